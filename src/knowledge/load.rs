@@ -1,0 +1,121 @@
+//! Reading knowledge files: from the copy embedded in the binary or from directories.
+//! This is the only module that calls `serde_yaml`, so a maintained fork can replace it here.
+//!
+//! Must not import the renderers or the adapters.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::model::KnowledgeBase;
+use super::validate::{self, SourceFile};
+use crate::diagnostic::{Code, Diagnostic};
+
+/// The built-in knowledge files: (file name, contents).
+pub const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/embedded_kb.rs"));
+
+/// Where the knowledge base comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KbSource {
+    /// The files embedded at build time.
+    Embedded,
+    /// A directory instead of the embedded files.
+    Dir(PathBuf),
+}
+
+/// Parses YAML into a generic value, with the position of a syntax error.
+pub(crate) fn parse_yaml(text: &str) -> Result<serde_yaml::Value, (String, usize, usize)> {
+    serde_yaml::from_str::<serde_yaml::Value>(text).map_err(|e| {
+        let (line, col) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+        let msg = e.to_string();
+        // serde_yaml appends " at line X column Y"; the position is printed separately.
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        (msg, line, col)
+    })
+}
+
+/// Converts a structurally checked value into a raw type.
+pub(crate) fn from_value<T: serde::de::DeserializeOwned>(v: serde_yaml::Value) -> Result<T, String> {
+    serde_yaml::from_value(v).map_err(|e| e.to_string())
+}
+
+/// Loads the embedded knowledge base.
+pub fn load_embedded() -> Result<KnowledgeBase, Vec<Diagnostic>> {
+    load(&KbSource::Embedded, &[])
+}
+
+/// Loads a knowledge base from `base` plus any extra directories of operator scenarios, and
+/// validates it in full. Every problem is returned, not only the first.
+pub fn load(base: &KbSource, extra: &[PathBuf]) -> Result<KnowledgeBase, Vec<Diagnostic>> {
+    let (files, diags) = read_sources(base, extra);
+    validate::build(files, diags)
+}
+
+/// Loads whatever validates, with every problem found (for authoring: `--lenient`).
+pub fn load_lenient(base: &KbSource, extra: &[PathBuf]) -> (Option<KnowledgeBase>, Vec<Diagnostic>) {
+    let (files, diags) = read_sources(base, extra);
+    validate::build_lenient(files, diags)
+}
+
+fn read_sources(base: &KbSource, extra: &[PathBuf]) -> (Vec<SourceFile>, Vec<Diagnostic>) {
+    let mut files = Vec::new();
+    let mut diags = Vec::new();
+    match base {
+        KbSource::Embedded => files.extend(EMBEDDED.iter().map(|(name, text)| SourceFile {
+            path: format!("knowledge/{name}"),
+            text: (*text).to_string(),
+        })),
+        KbSource::Dir(dir) => {
+            read_dir(dir, &mut files, &mut diags);
+            if files.is_empty() && diags.is_empty() {
+                diags.push(Diagnostic::error(
+                    Code::EmptyKnowledgeBase,
+                    dir,
+                    (0, 0),
+                    "no scenario files (*.yaml) in this directory",
+                ));
+            }
+        }
+    }
+    for dir in extra {
+        read_dir(dir, &mut files, &mut diags);
+    }
+    (files, diags)
+}
+
+fn read_dir(dir: &Path, files: &mut Vec<SourceFile>, diags: &mut Vec<Diagnostic>) {
+    let entries = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                Code::Io,
+                dir,
+                (0, 0),
+                format!("cannot read directory: {e}"),
+            ));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .collect();
+    paths.sort();
+    for p in paths {
+        match fs::read(&p) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => files.push(SourceFile {
+                    path: p.display().to_string(),
+                    text,
+                }),
+                Err(e) => diags.push(Diagnostic::error(Code::Io, &p, (0, 0), format!("not UTF-8: {e}"))),
+            },
+            Err(e) => diags.push(Diagnostic::error(
+                Code::Io,
+                &p,
+                (0, 0),
+                format!("cannot read file: {e}"),
+            )),
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! imdsbot: diagnoses EC2 instance-metadata (IMDS) and EC2/IAM authorization errors pasted
+//! into chat, and answers with the scenario, its cause, the fix, a checklist and what to
+//! collect before escalating.
+//!
+//! The core (knowledge, signals, matcher, diagnose, reply, render) is platform-neutral and does
+//! no I/O beyond reading knowledge files; the adapters (`cli`, and the chat platforms) depend on
+//! it, never the reverse. See `ARCHITECTURE.md`.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod diagnose;
+pub mod diagnostic;
+pub mod knowledge;
+pub mod matcher;
+pub mod redact;
+pub mod render;
+pub mod reply;
+pub mod signals;
+pub mod text;
+
+pub use diagnose::{Diagnosis, diagnose};
+pub use knowledge::KnowledgeBase;
+pub use matcher::{MatchMode, Verdict};
