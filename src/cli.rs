@@ -109,6 +109,13 @@ pub enum Command {
         #[command(flatten)]
         kb: KbArgs,
     },
+    /// Run the bot: Slack (HTTP or Socket Mode) and/or Discord, as configured by environment
+    /// variables, with /healthz, /readyz and /metrics on IMDSBOT_LISTEN.
+    Serve {
+        /// Knowledge base.
+        #[command(flatten)]
+        kb: KbArgs,
+    },
     /// Knowledge-base tools.
     Kb {
         /// What to do with the knowledge base.
@@ -174,6 +181,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Diagnose { mode, format, kb, text } => diagnose(mode, format, &kb, &text),
         Command::Explain { name, format, kb } => explain(&name.join(" "), format, &kb),
+        Command::Serve { kb } => serve(&kb),
         Command::Kb { command } => match command {
             KbCommand::Check { dir, kb } => check(dir, &kb),
             KbCommand::List { kb } => list(&kb),
@@ -182,6 +190,40 @@ pub fn run(cli: Cli) -> ExitCode {
                 out(&format!("{s}\n"))
             }
         },
+    }
+}
+
+fn serve(kb: &KbArgs) -> ExitCode {
+    let config = match crate::config::Config::from_env() {
+        Ok(c) => c,
+        Err(problems) => {
+            for p in problems {
+                eprintln!("imdsbot: configuration error: {p}");
+            }
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if !config.any_platform() {
+        eprintln!("imdsbot: {}", crate::config::NOTHING_CONFIGURED);
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let kb = match load_or_report(kb) {
+        Ok(kb) => kb,
+        Err(code) => return code,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("imdsbot: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_NONE);
+        }
+    };
+    match runtime.block_on(crate::serve::run(config, kb)) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            eprintln!("imdsbot: {e:#}");
+            ExitCode::from(EXIT_CONFIG)
+        }
     }
 }
 

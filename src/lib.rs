@@ -8,7 +8,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bot;
 pub mod cli;
+pub mod config;
 pub mod diagnose;
 pub mod diagnostic;
 pub mod knowledge;
@@ -16,6 +18,7 @@ pub mod matcher;
 pub mod redact;
 pub mod render;
 pub mod reply;
+pub mod serve;
 pub mod signals;
 pub mod text;
 

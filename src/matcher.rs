@@ -361,6 +361,14 @@ impl Matcher {
         hits
     }
 
+    /// The top hit of a ranking that would be auto-answered if its scenario were live: how
+    /// shadow scenarios are counted without speaking.
+    pub fn shadow_match<'r>(&self, ranking: &'r [Hit]) -> Option<&'r Hit> {
+        let top = ranking.first()?;
+        let second = ranking.get(1).map_or(0.0, |h| h.score);
+        (self.modes.get(top.scenario) == Some(&Mode::Shadow) && auto_confident(top, second)).then_some(top)
+    }
+
     /// Decides what to do with a ranking.
     pub fn verdict(&self, ranking: &[Hit], mode: MatchMode) -> Verdict {
         let Some(top) = ranking.first() else {
@@ -370,11 +378,7 @@ impl Matcher {
         match mode {
             MatchMode::Auto => {
                 let live = self.modes.get(top.scenario) == Some(&Mode::Live);
-                if live
-                    && top.score >= AUTO_MIN_SCORE
-                    && top.score - second >= AUTO_MIN_LEAD
-                    && top.hard_weight >= AUTO_MIN_HARD_WEIGHT
-                {
+                if live && auto_confident(top, second) {
                     Verdict::Match(top.clone())
                 } else {
                     Verdict::None
@@ -878,6 +882,11 @@ pub fn tokenize(text: &str) -> Vec<String> {
         out.push(w);
     }
     out
+}
+
+/// Auto mode speaks only above these bars: score, lead over the runner-up and hard evidence.
+fn auto_confident(top: &Hit, second: f32) -> bool {
+    top.score >= AUTO_MIN_SCORE && top.score - second >= AUTO_MIN_LEAD && top.hard_weight >= AUTO_MIN_HARD_WEIGHT
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ pub enum Reply {
     Answer(Answer),
     /// Several close candidates: "which symptom do you see?"
     PickList(PickList),
-    /// Nothing matched (command mode only).
+    /// A text followed by the catalogue of scenarios: a command-mode miss, `help` or `list`.
     NoMatch(NoMatch),
     /// A glossary definition.
     Definition(Definition),
@@ -249,7 +249,7 @@ pub fn build(kb: &KnowledgeBase, d: &Diagnosis) -> Option<Reply> {
             Some(Reply::Answer(a))
         }
         Verdict::Ambiguous(hits) => Some(Reply::PickList(pick_list(kb, hits, notices))),
-        Verdict::None if d.mode == MatchMode::Command => Some(Reply::NoMatch(no_match(kb, notices))),
+        Verdict::None if d.mode == MatchMode::Command => Some(no_match(kb, notices)),
         Verdict::None => None,
     }
 }
@@ -355,6 +355,47 @@ pub fn escalation(kb: &KnowledgeBase, s: &Scenario, d: Option<&Diagnosis>) -> Re
     }
     a.actions.retain(|x| !x.id.starts_with("escalate:"));
     Reply::Answer(a)
+}
+
+/// The answer for a scenario the user picked from a pick-list, with the evidence of the
+/// original paste when it is still known.
+pub fn picked(kb: &KnowledgeBase, s: &Scenario, d: Option<&Diagnosis>) -> Reply {
+    let default = Signals::default();
+    let signals = d.map_or(&default, |d| &d.signals);
+    let mut a = answer(kb, s, signals, AnswerKind::Diagnosis);
+    if let Some(d) = d {
+        a.notices = notices(&d.secrets, d.truncated);
+        if let Some(hit) = d.ranking.iter().find(|h| kb.scenario(h.scenario).id == s.id) {
+            a.confidence = Some(hit.score);
+            a.sections.push(why(hit));
+        }
+    }
+    Reply::Answer(a)
+}
+
+/// `help`: what the bot does and how to ask, then the catalogue.
+pub fn help(kb: &KnowledgeBase, command: &str) -> Reply {
+    let mut r = no_match(kb, Vec::new());
+    if let Reply::NoMatch(n) = &mut r {
+        n.text = format!(
+            "I diagnose EC2 instance-metadata (IMDS) credential failures and EC2/IAM authorization errors. \
+             Paste the error after `{command}` (the SDK message, `curl -v` output, CLI error or policy JSON) and I answer \
+             with the scenario, its cause, the fix and what to collect before escalating. \
+             `{command} explain <id or term>` shows a scenario or a glossary term, `{command} list` lists the scenarios, \
+             `{command} escalate <id>` gives the escalation checklist. In watched channels I answer pasted errors in their thread \
+             when I am confident, and stay silent otherwise. The scenarios I know:"
+        );
+    }
+    r
+}
+
+/// `list`: the catalogue of scenarios by category.
+pub fn list(kb: &KnowledgeBase) -> Reply {
+    let mut r = no_match(kb, Vec::new());
+    if let Reply::NoMatch(n) = &mut r {
+        n.text = format!("{} scenarios, by category:", kb.scenarios().len());
+    }
+    r
 }
 
 /// `explain <id|term>`.
@@ -623,7 +664,7 @@ fn truncate_label(s: &str, max: usize) -> String {
     out
 }
 
-fn no_match(kb: &KnowledgeBase, notices: Vec<Notice>) -> NoMatch {
+fn no_match(kb: &KnowledgeBase, notices: Vec<Notice>) -> Reply {
     let categories = kb
         .categories()
         .into_iter()
@@ -637,9 +678,9 @@ fn no_match(kb: &KnowledgeBase, notices: Vec<Notice>) -> NoMatch {
             (c.to_string(), items)
         })
         .collect();
-    NoMatch {
+    Reply::NoMatch(NoMatch {
         text: "I could not match this to a known IMDS or EC2/IAM scenario. Paste the exact error text (the SDK message, the `curl -v` output or the CLI error), or name a scenario with `explain <id>`. The scenarios I know:".to_string(),
         categories,
         notices,
-    }
+    })
 }

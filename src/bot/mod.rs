@@ -1,0 +1,11 @@
+//! The bot service layer shared by the chat adapters: decisions, duplicate suppression,
+//! feedback and metrics. Platform-neutral: it knows places, threads and action ids, never
+//! Slack or Discord payloads.
+
+pub mod engine;
+pub mod metrics;
+pub mod store;
+
+pub use engine::{ActionOutcome, AutoOutcome, Command, CommandOutcome, Engine, EngineConfig, Place, Platform, Silence};
+pub use metrics::Metrics;
+pub use store::{MemoryStore, Store};
