@@ -112,9 +112,24 @@ pub enum Command {
     /// Run the bot: Slack (HTTP or Socket Mode) and/or Discord, as configured by environment
     /// variables, with /healthz, /readyz and /metrics on IMDSBOT_LISTEN.
     Serve {
+        /// Optional configuration file (TOML); environment variables override it.
+        #[arg(long, value_name = "PATH", env = "IMDSBOT_CONFIG")]
+        config: Option<PathBuf>,
         /// Knowledge base.
         #[command(flatten)]
         kb: KbArgs,
+    },
+    /// Probe a running `serve` (GET /healthz on IMDSBOT_LISTEN); for container health checks.
+    Health {
+        /// Probe /readyz instead of /healthz.
+        #[arg(long)]
+        ready: bool,
+    },
+    /// Configuration tools.
+    Config {
+        /// What to do with the configuration.
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Knowledge-base tools.
     Kb {
@@ -143,6 +158,17 @@ pub enum KbCommand {
     },
     /// Print the JSON Schema of scenario files.
     Schema,
+}
+
+/// `imdsbot config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (secrets redacted) and every problem; exit 78 on errors.
+    Check {
+        /// Optional configuration file (TOML); environment variables override it.
+        #[arg(long, value_name = "PATH", env = "IMDSBOT_CONFIG")]
+        config: Option<PathBuf>,
+    },
 }
 
 /// `--mode`
@@ -181,7 +207,11 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Diagnose { mode, format, kb, text } => diagnose(mode, format, &kb, &text),
         Command::Explain { name, format, kb } => explain(&name.join(" "), format, &kb),
-        Command::Serve { kb } => serve(&kb),
+        Command::Serve { config, kb } => serve(config.as_deref(), &kb),
+        Command::Health { ready } => health(ready),
+        Command::Config {
+            command: ConfigCommand::Check { config },
+        } => config_check(config.as_deref()),
         Command::Kb { command } => match command {
             KbCommand::Check { dir, kb } => check(dir, &kb),
             KbCommand::List { kb } => list(&kb),
@@ -193,21 +223,74 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn serve(kb: &KbArgs) -> ExitCode {
-    let config = match crate::config::Config::from_env() {
-        Ok(c) => c,
-        Err(problems) => {
-            for p in problems {
-                eprintln!("imdsbot: configuration error: {p}");
-            }
-            return ExitCode::from(EXIT_CONFIG);
+fn health(ready: bool) -> ExitCode {
+    let listen = std::env::var("IMDSBOT_LISTEN").unwrap_or_else(|_| crate::config::DEFAULT_LISTEN.to_string());
+    let path = if ready {
+        crate::serve::READY_PATH
+    } else {
+        crate::serve::HEALTH_PATH
+    };
+    match crate::serve::probe(&listen, path) {
+        Ok(200) => ExitCode::from(EXIT_OK),
+        Ok(status) => {
+            eprintln!("imdsbot: {path} answered {status}");
+            ExitCode::from(EXIT_NONE)
         }
+        Err(e) => {
+            eprintln!("imdsbot: cannot probe {listen}{path}: {e}");
+            ExitCode::from(EXIT_NONE)
+        }
+    }
+}
+
+fn config_check(path: Option<&std::path::Path>) -> ExitCode {
+    let layered = match crate::config::Layered::from_process(path) {
+        Ok(l) => l,
+        Err(problems) => return config_problems(&problems),
+    };
+    let code = out(&layered.describe());
+    match layered.config() {
+        Err(problems) => config_problems(&problems),
+        Ok(c) if !c.any_platform() => {
+            eprintln!("imdsbot: {}", crate::config::NOTHING_CONFIGURED);
+            ExitCode::from(EXIT_CONFIG)
+        }
+        Ok(_) => {
+            eprintln!("imdsbot: configuration OK");
+            code
+        }
+    }
+}
+
+fn config_problems(problems: &[crate::config::Problem]) -> ExitCode {
+    for p in problems {
+        eprintln!("imdsbot: configuration error: {p}");
+    }
+    ExitCode::from(EXIT_CONFIG)
+}
+
+fn serve(path: Option<&std::path::Path>, kb: &KbArgs) -> ExitCode {
+    let config = match crate::config::Layered::from_process(path).and_then(|l| l.config()) {
+        Ok(c) => c,
+        Err(problems) => return config_problems(&problems),
     };
     if !config.any_platform() {
         eprintln!("imdsbot: {}", crate::config::NOTHING_CONFIGURED);
         return ExitCode::from(EXIT_CONFIG);
     }
-    let kb = match load_or_report(kb) {
+    // --kb / IMDSBOT_KB on the command line win over the configuration file.
+    let mut kb = kb.clone();
+    if kb.kb.is_none() {
+        kb.kb.clone_from(&config.kb);
+    }
+    if kb.kb_extra.is_empty() {
+        kb.kb_extra.clone_from(&config.kb_extra);
+    }
+    let origin = crate::serve::KbOrigin {
+        base: kb.source(),
+        extra: kb.kb_extra.clone(),
+    };
+    let kb = match load_or_report(&kb) {
         Ok(kb) => kb,
         Err(code) => return code,
     };
@@ -218,7 +301,7 @@ fn serve(kb: &KbArgs) -> ExitCode {
             return ExitCode::from(EXIT_NONE);
         }
     };
-    match runtime.block_on(crate::serve::run(config, kb)) {
+    match runtime.block_on(crate::serve::run(config, kb, origin)) {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(e) => {
             eprintln!("imdsbot: {e:#}");

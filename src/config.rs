@@ -6,12 +6,14 @@
 //! `IMDSBOT_DISCORD_CHANNELS`, `IMDSBOT_DISCORD_GUILD`, `IMDSBOT_DISCORD_SHARDS`,
 //! `IMDSBOT_LISTEN`, `IMDSBOT_KB`, `IMDSBOT_KB_EXTRA`, `IMDSBOT_REDIS_URL`, `IMDSBOT_LOG_FORMAT`.
 //!
-//! Parsing collects every problem instead of stopping at the first, and every message names the
+//! The same settings can come from an optional `imdsbot.toml` (`--config PATH`); the
+//! environment wins. Parsing collects every problem instead of stopping at the first, and every message names the
 //! variable. Secrets are wrapped in [`Secret`], whose `Debug`/`Display` never show the value.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Default Slack Web API base.
 pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
@@ -255,14 +257,14 @@ impl Config {
                 n
             });
             let shards = get("IMDSBOT_DISCORD_SHARDS").and_then(|v| {
-                let r = parse_shards(&v);
-                if r.is_none() {
-                    bad(
-                        "IMDSBOT_DISCORD_SHARDS",
-                        format!("`{v}` is not FIRST-LAST/TOTAL with FIRST <= LAST < TOTAL, e.g. 0-1/4"),
-                    );
+                let index = get("IMDSBOT_DISCORD_SHARD_INDEX");
+                match parse_shards(&v, index.as_deref()) {
+                    Ok(r) => Some(r),
+                    Err((var, message)) => {
+                        bad(var, message);
+                        None
+                    }
                 }
-                r
             });
             DiscordConfig {
                 token: Secret::new(token),
@@ -293,6 +295,227 @@ impl Config {
     }
 }
 
+/// One setting: its environment variable, its key in `imdsbot.toml`, and how to show it.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// Environment variable (stable).
+    pub env: &'static str,
+    /// Key in `imdsbot.toml` (`section.key` or `key`); empty for environment-only settings
+    /// (the log format is chosen before the file is read).
+    pub file: &'static str,
+    /// Never printed.
+    pub secret: bool,
+    /// Default, as shown by `config check`.
+    pub default: &'static str,
+}
+
+const fn setting(env: &'static str, file: &'static str, secret: bool, default: &'static str) -> Setting {
+    Setting {
+        env,
+        file,
+        secret,
+        default,
+    }
+}
+
+/// Every setting `serve` reads.
+pub const SETTINGS: &[Setting] = &[
+    setting("IMDSBOT_LISTEN", "listen", false, DEFAULT_LISTEN),
+    setting("IMDSBOT_KB", "kb", false, "(built-in knowledge base)"),
+    setting("IMDSBOT_KB_EXTRA", "kb_extra", false, "(none)"),
+    setting(
+        "IMDSBOT_REDIS_URL",
+        "redis_url",
+        true,
+        "(in-memory duplicate suppression)",
+    ),
+    setting("IMDSBOT_LOG_FORMAT", "", false, "text"),
+    setting("SLACK_BOT_TOKEN", "slack.bot_token", true, "(Slack off)"),
+    setting(
+        "SLACK_SIGNING_SECRET",
+        "slack.signing_secret",
+        true,
+        "(HTTP events off)",
+    ),
+    setting("SLACK_APP_TOKEN", "slack.app_token", true, "(Socket Mode off)"),
+    setting("IMDSBOT_SLACK_API_URL", "slack.api_url", false, DEFAULT_SLACK_API_URL),
+    setting(
+        "IMDSBOT_SLACK_CHANNELS",
+        "slack.channels",
+        false,
+        "(every channel the bot is in)",
+    ),
+    setting("DISCORD_TOKEN", "discord.token", true, "(Discord off)"),
+    setting(
+        "IMDSBOT_DISCORD_API_URL",
+        "discord.api_url",
+        false,
+        "(Discord's own API)",
+    ),
+    setting(
+        "IMDSBOT_DISCORD_CHANNELS",
+        "discord.channels",
+        false,
+        "(none: auto-replies off)",
+    ),
+    setting(
+        "IMDSBOT_DISCORD_GUILD",
+        "discord.guild",
+        false,
+        "(commands registered globally)",
+    ),
+    setting("IMDSBOT_DISCORD_SHARDS", "discord.shards", false, "(autosharded)"),
+    setting("IMDSBOT_DISCORD_SHARD_INDEX", "discord.shard_index", false, "(none)"),
+];
+
+/// Where an effective value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The environment.
+    Env,
+    /// The configuration file.
+    File,
+}
+
+/// Reads one environment variable.
+type EnvLookup = Box<dyn Fn(&str) -> Option<String>>;
+
+/// The environment over an optional `imdsbot.toml`.
+pub struct Layered {
+    env: EnvLookup,
+    file: BTreeMap<&'static str, String>,
+}
+
+impl fmt::Debug for Layered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Layered")
+            .field("file_keys", &self.file.keys())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Layered {
+    /// The process environment over the file at `path` (if any).
+    pub fn from_process(path: Option<&Path>) -> Result<Layered, Vec<Problem>> {
+        let file = match path {
+            Some(p) => read_file(p)?,
+            None => BTreeMap::new(),
+        };
+        Ok(Layered {
+            env: Box::new(|k| std::env::var(k).ok()),
+            file,
+        })
+    }
+
+    /// Any lookup over file contents (tests).
+    pub fn new(env: impl Fn(&str) -> Option<String> + 'static, file_text: &str) -> Result<Layered, Vec<Problem>> {
+        Ok(Layered {
+            env: Box::new(env),
+            file: parse_file(file_text)?,
+        })
+    }
+
+    /// The effective value of a variable and where it comes from. Empty values count as unset.
+    pub fn get(&self, env: &str) -> Option<(String, Origin)> {
+        if let Some(v) = (self.env)(env).filter(|v| !v.trim().is_empty()) {
+            return Some((v, Origin::Env));
+        }
+        self.file.get(env).map(|v| (v.clone(), Origin::File))
+    }
+
+    /// Parses the configuration.
+    pub fn config(&self) -> Result<Config, Vec<Problem>> {
+        Config::from_lookup(|k| self.get(k).map(|(v, _)| v))
+    }
+
+    /// `config check`: every setting with its effective value (secrets redacted) and origin.
+    pub fn describe(&self) -> String {
+        let width = SETTINGS.iter().map(|s| s.env.len()).max().unwrap_or(0);
+        let mut out = String::new();
+        for s in SETTINGS {
+            let (value, origin) = match self.get(s.env) {
+                Some((_, o)) if s.secret => ("<redacted>".to_string(), o),
+                Some((v, o)) => (v, o),
+                None => (s.default.to_string(), Origin::Env),
+            };
+            let origin = match (self.get(s.env).is_some(), origin) {
+                (false, _) => "default",
+                (true, Origin::Env) => "env",
+                (true, Origin::File) => "file",
+            };
+            out.push_str(&format!("{:width$}  {value}  [{origin}]\n", s.env));
+        }
+        out
+    }
+}
+
+fn read_file(path: &Path) -> Result<BTreeMap<&'static str, String>, Vec<Problem>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![Problem {
+            var: "--config",
+            message: format!("cannot read {}: {e}", path.display()),
+        }]
+    })?;
+    parse_file(&text).map_err(|ps| {
+        ps.into_iter()
+            .map(|p| Problem {
+                var: p.var,
+                message: format!("{}: {}", path.display(), p.message),
+            })
+            .collect()
+    })
+}
+
+fn parse_file(text: &str) -> Result<BTreeMap<&'static str, String>, Vec<Problem>> {
+    let problem = |message: String| Problem {
+        var: "--config",
+        message,
+    };
+    let table: toml::Table = toml::from_str(text).map_err(|e| vec![problem(e.to_string().trim().to_string())])?;
+    let mut out = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut flat: Vec<(String, toml::Value)> = Vec::new();
+    for (k, v) in table {
+        match v {
+            toml::Value::Table(t) => flat.extend(t.into_iter().map(|(k2, v2)| (format!("{k}.{k2}"), v2))),
+            v => flat.push((k, v)),
+        }
+    }
+    for (key, value) in flat {
+        let Some(s) = SETTINGS.iter().find(|s| s.file == key) else {
+            problems.push(problem(format!("unknown key `{key}`")));
+            continue;
+        };
+        let text = match value {
+            toml::Value::String(v) => v,
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Array(items) => {
+                let parts: Option<Vec<String>> = items
+                    .into_iter()
+                    .map(|i| match i {
+                        toml::Value::String(v) => Some(v),
+                        toml::Value::Integer(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .collect();
+                match parts {
+                    Some(p) => p.join(","),
+                    None => {
+                        problems.push(problem(format!("`{key}` must be a list of strings or numbers")));
+                        continue;
+                    }
+                }
+            }
+            _ => {
+                problems.push(problem(format!("`{key}` must be a string, a number or a list")));
+                continue;
+            }
+        };
+        out.insert(s.env, text);
+    }
+    if problems.is_empty() { Ok(out) } else { Err(problems) }
+}
+
 fn token_prefix(bad: &mut impl FnMut(&'static str, String), var: &'static str, token: &str, prefix: &str) {
     if !token.starts_with(prefix) || token.len() <= prefix.len() || token.chars().any(char::is_whitespace) {
         bad(var, format!("must be a token starting with `{prefix}`"));
@@ -311,17 +534,45 @@ fn snowflake(v: &str) -> Option<u64> {
     v.trim().parse::<u64>().ok().filter(|n| *n > 0)
 }
 
-fn parse_shards(v: &str) -> Option<ShardRange> {
-    let (range, total) = v.split_once('/')?;
-    let (first, last) = match range.split_once('-') {
-        Some((a, b)) => (a.trim().parse().ok()?, b.trim().parse().ok()?),
-        None => {
-            let n = range.trim().parse().ok()?;
-            (n, n)
-        }
+/// `FIRST-LAST/TOTAL`, `N/TOTAL`, or `per-pod:COUNT/TOTAL` with the pod index (a StatefulSet
+/// ordinal) in `IMDSBOT_DISCORD_SHARD_INDEX`: pod i runs shards `i*COUNT ..= i*COUNT+COUNT-1`.
+fn parse_shards(v: &str, index: Option<&str>) -> Result<ShardRange, (&'static str, String)> {
+    let syntax = || {
+        (
+            "IMDSBOT_DISCORD_SHARDS",
+            format!("`{v}` is not FIRST-LAST/TOTAL (FIRST <= LAST < TOTAL, e.g. 0-1/4) or per-pod:COUNT/TOTAL"),
+        )
     };
-    let total: u32 = total.trim().parse().ok()?;
-    (first <= last && last < total).then_some(ShardRange { first, last, total })
+    let (range, total) = v.split_once('/').ok_or_else(syntax)?;
+    let total: u32 = total.trim().parse().map_err(|_| syntax())?;
+    let (first, last) = if let Some(count) = range.trim().strip_prefix("per-pod:") {
+        let count: u32 = count.trim().parse().ok().filter(|c| *c > 0).ok_or_else(syntax)?;
+        let index = index.ok_or((
+            "IMDSBOT_DISCORD_SHARD_INDEX",
+            "must be set (the pod index) when IMDSBOT_DISCORD_SHARDS is per-pod:COUNT/TOTAL".to_string(),
+        ))?;
+        let i: u32 = index.trim().parse().map_err(|_| {
+            (
+                "IMDSBOT_DISCORD_SHARD_INDEX",
+                format!("`{index}` is not a pod index (a number)"),
+            )
+        })?;
+        let first = i.checked_mul(count).ok_or_else(syntax)?;
+        (first, first + count - 1)
+    } else if let Some((a, b)) = range.split_once('-') {
+        (
+            a.trim().parse().map_err(|_| syntax())?,
+            b.trim().parse().map_err(|_| syntax())?,
+        )
+    } else {
+        let n = range.trim().parse().map_err(|_| syntax())?;
+        (n, n)
+    };
+    if first <= last && last < total {
+        Ok(ShardRange { first, last, total })
+    } else {
+        Err(syntax())
+    }
 }
 
 #[cfg(test)]
@@ -391,5 +642,29 @@ mod tests {
             assert!(vars.contains(&v), "{v} not in {vars:?}");
         }
         assert!(errs.iter().all(|p| !p.message.contains("xoxp-user-token")));
+    }
+
+    #[test]
+    fn file_settings_are_overridden_by_the_environment() {
+        let file = "listen = \"0.0.0.0:9000\"\n[slack]\nbot_token = \"xoxb-from-file\"\nsigning_secret = \"s\"\nchannels = [\"C1\", \"C2\"]\n[discord]\nguild = 42\ntoken = \"a.b.c\"\n";
+        let l = Layered::new(|k| (k == "IMDSBOT_LISTEN").then(|| "127.0.0.1:7000".to_string()), file).unwrap();
+        let c = l.config().unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(c.slack.unwrap().channels.unwrap(), vec!["C1", "C2"]);
+        assert_eq!(c.discord.unwrap().guild, Some(42));
+        let shown = l.describe();
+        assert!(shown.contains("IMDSBOT_LISTEN"), "{shown}");
+        assert!(
+            shown.contains("[env]") && shown.contains("[file]") && shown.contains("[default]"),
+            "{shown}"
+        );
+        assert!(!shown.contains("xoxb-from-file") && !shown.contains("a.b.c"), "{shown}");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_problems() {
+        let errs = Layered::new(|_| None, "[slack]\nbot_tokn = \"x\"\nlisten = [1, {}]\n").unwrap_err();
+        assert!(errs.iter().any(|p| p.message.contains("slack.bot_tokn")), "{errs:?}");
+        assert!(Layered::new(|_| None, "listen = ").is_err());
     }
 }

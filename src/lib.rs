@@ -16,6 +16,7 @@ pub mod diagnostic;
 pub mod knowledge;
 pub mod matcher;
 pub mod redact;
+pub mod reload;
 pub mod render;
 pub mod reply;
 pub mod serve;

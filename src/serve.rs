@@ -6,6 +6,7 @@
 //! before the process exits.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::bot::{Engine, EngineConfig, MemoryStore, Metrics, Store};
 use crate::config::Config;
-use crate::knowledge::KnowledgeBase;
+use crate::knowledge::{KbSource, KnowledgeBase};
 
 /// How long answers in flight may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -87,13 +88,50 @@ impl Runtime {
     }
 }
 
+/// Liveness: the process answers.
+pub const HEALTH_PATH: &str = "/healthz";
+/// Readiness: knowledge base loaded and every configured platform connected.
+pub const READY_PATH: &str = "/readyz";
+/// Prometheus metrics.
+pub const METRICS_PATH: &str = "/metrics";
+
 /// `/healthz`, `/readyz` and `/metrics`.
 pub fn ops_router(rt: &Runtime) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route(HEALTH_PATH, get(|| async { "ok\n" }))
+        .route(READY_PATH, get(readyz))
+        .route(METRICS_PATH, get(metrics))
         .with_state(rt.clone())
+}
+
+/// A minimal blocking HTTP/1.0 GET against `listen` (an `IMDSBOT_LISTEN` value; a wildcard
+/// address is probed on loopback). Returns the status code. Used by `imdsbot health`, so
+/// container images need no curl.
+pub fn probe(listen: &str, path: &str) -> std::io::Result<u16> {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    let mut addr: SocketAddr = listen
+        .parse()
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "IMDSBOT_LISTEN is not an address"))?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let timeout = Duration::from_secs(3);
+    let mut s = TcpStream::connect_timeout(&addr, timeout)?;
+    s.set_read_timeout(Some(timeout))?;
+    s.set_write_timeout(Some(timeout))?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    let mut head = [0u8; 64];
+    let n = s.read(&mut head)?;
+    let line = String::from_utf8_lossy(&head[..n]);
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response"))
 }
 
 async fn readyz(State(rt): State<Runtime>) -> impl IntoResponse {
@@ -121,9 +159,34 @@ async fn metrics(State(rt): State<Runtime>) -> impl IntoResponse {
     )
 }
 
+/// Where the served knowledge base comes from, for reloads.
+#[derive(Debug, Clone)]
+pub struct KbOrigin {
+    /// Base: embedded or a directory.
+    pub base: KbSource,
+    /// Operator directories added to it.
+    pub extra: Vec<PathBuf>,
+}
+
 /// Runs until SIGTERM or Ctrl-C, then drains work in flight.
-pub async fn run(config: Config, kb: KnowledgeBase) -> anyhow::Result<()> {
-    let rt = Runtime::new(kb);
+pub async fn run(config: Config, kb: KnowledgeBase, origin: KbOrigin) -> anyhow::Result<()> {
+    let store: Arc<dyn Store> = match &config.redis_url {
+        Some(url) => {
+            let store = crate::bot::RedisStore::connect(url.expose()).await?;
+            tracing::info!("duplicate suppression shared through Redis");
+            Arc::new(store)
+        }
+        None => Arc::new(MemoryStore::new()),
+    };
+    let rt = Runtime::with_store(kb, store);
+    if matches!(origin.base, KbSource::Dir(_)) || !origin.extra.is_empty() {
+        tokio::spawn(crate::reload::watch(
+            rt.engine.clone(),
+            origin.base.clone(),
+            origin.extra.clone(),
+            rt.shutdown.clone(),
+        ));
+    }
     let router = ops_router(&rt);
     if config.slack.is_some() {
         anyhow::bail!("SLACK_BOT_TOKEN: Slack support is not part of this build yet");

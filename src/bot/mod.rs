@@ -4,8 +4,10 @@
 
 pub mod engine;
 pub mod metrics;
+pub mod redis_store;
 pub mod store;
 
 pub use engine::{ActionOutcome, AutoOutcome, Command, CommandOutcome, Engine, EngineConfig, Place, Platform, Silence};
 pub use metrics::Metrics;
+pub use redis_store::RedisStore;
 pub use store::{MemoryStore, Store};
