@@ -159,7 +159,7 @@ fn generated_files(total: usize) -> Vec<SourceFile> {
         }
         if let Some(signals) = v["signals"].as_sequence_mut() {
             for (j, sig) in signals.iter_mut().enumerate() {
-                if (j + k) % 3 == 0 {
+                if (j + k).is_multiple_of(3) {
                     continue; // shared evidence: many scenarios look for the same things
                 }
                 if let Some(t) = sig.get("text").and_then(Value::as_str) {
