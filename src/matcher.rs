@@ -2,22 +2,28 @@
 //!
 //! `Matcher::compile` turns every scenario's signals into one Aho-Corasick automaton (all
 //! literal kinds: text, codes, operations, IAM names, and the prefix literals of every regex),
-//! structural checks on `signals::Signals`, and a small inverted index of phrases. A regex only
-//! runs (with `regex-lite`, cheap to compile) on the line where one of its prefixes was seen;
-//! the few regexes without a usable prefix run over the whole text with `regex`. `rank` makes one pass of each
-//! over the paste, sums the weights of what fired (plus a phrase bonus for short questions) and
+//! structural checks on `signals::Signals`, and a small inverted index of phrases. Word-list
+//! regexes become plain literals whose boundaries are checked at the hit; other regexes run
+//! (with `regex-lite`, cheap to compile) anchored at each hit of one of their prefixes, so no
+//! regex ever scans the whole paste; the rare regex without a usable prefix runs over the whole
+//! text with `regex` (see `matcher/pattern.rs`). `rank` makes one pass of the automaton over the
+//! paste, sums the weights of what fired (plus a phrase bonus for short questions) and
 //! squashes the sum into a score in [0, 1]. `verdict` applies the thresholds for the two modes.
 //!
-//! `fuzzy-matcher` is used only on short normalised candidates (single query words against the
-//! phrase vocabulary, to forgive typos), never on a whole paste: its scoring is quadratic.
+//! Typos in question words are forgiven with a bounded edit distance against the phrase
+//! vocabulary (same first letter, one edit for 5-7 letters, two for longer words), never for
+//! ordinary English words.
 //!
 //! Must not import the renderers, the adapters or any I/O.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use fuzzy_matcher::FuzzyMatcher;
-use fuzzy_matcher::skim::SkimMatcherV2;
+
+mod pattern;
+
+pub use pattern::{Analysis, RegexCache};
+use pattern::{Boundary, Plan};
 
 use crate::knowledge::model::{HttpPattern, Mode, Scenario, Segment, SignalMatcher};
 use crate::signals::{Exchange, Signals};
@@ -107,25 +113,30 @@ enum LitKind {
     OpPascal,
     /// Operation in its CLI/SDK form (`run-instances`, `run_instances`).
     OpLower,
-    /// A prefix of a regex: verify the regex around the hit (`cond` is the regex index).
+    /// A whole match of a word-list regex (`cond` is the regex index): check its boundaries.
+    RegexLiteral {
+        start: Option<Boundary>,
+        end: Option<Boundary>,
+        case_sensitive: bool,
+    },
+    /// A prefix of a regex: run its engine anchored at the hit (`cond` is the regex index).
     RegexPrefix,
+    /// A suffix of a regex: a match may end here.
+    RegexSuffix,
 }
 
+/// Bytes after a prefix hit that an anchored regex may look at.
+const VERIFY_WINDOW: usize = 4096;
+
+/// A regex run anchored at its prefix hits.
 #[derive(Debug)]
-struct Verifier {
-    src: String,
+struct Engine {
     re: regex_lite::Regex,
-    /// Every match is exactly one of the prefix literals (plus `\b`-style assertions), so the
-    /// hit itself, with one character of context on each side, is enough to verify.
-    exact: bool,
-    /// The pattern may match across lines (`\s`, `\n`, `[^...]`, `(?s)`).
+    /// Shortest match: a suffix must end at least this far after the hit.
+    min_len: usize,
+    /// A match may span lines (otherwise the suffix must be on the hit's line).
     multiline: bool,
-    /// The full engine, compiled on first use, for pastes where the prefix hits too often.
-    full: std::sync::OnceLock<Option<regex::Regex>>,
 }
-
-/// Line verifications per regex and paste before the whole text is scanned instead.
-const MAX_LINE_VERIFICATIONS: usize = 24;
 
 #[derive(Debug)]
 struct LitCheck {
@@ -164,16 +175,22 @@ pub struct Matcher {
     /// Per AC pattern: the literal conditions it may satisfy.
     checks: Vec<Vec<LitCheck>>,
     lit_conds: usize,
-    /// One per regex condition, in condition order.
-    verifiers: Vec<Verifier>,
+    /// Per regex condition: the anchored engine, for regexes that are not plain word lists.
+    engines: Vec<Option<Engine>>,
+    /// Engine regexes with no known suffix literals.
+    unfiltered: Vec<usize>,
+    /// Literal and regex conditions that name the metadata service the way other clouds' do
+    /// too (169.254.169.254, "instance metadata"); see `names_metadata_service`.
+    address_lits: Vec<usize>,
+    address_res: Vec<usize>,
     /// Regexes with no usable prefix literal, run over the whole text: (condition, regex).
     full_scan: Vec<(usize, regex::Regex)>,
     signals: Vec<Vec<CompiledSignal>>,
     modes: Vec<Mode>,
     vocab: HashMap<String, u32>,
     vocab_words: Vec<String>,
-    /// Skim's score of each vocabulary word against itself (the best possible).
-    vocab_perfect: Vec<i64>,
+    /// Vocabulary word ids by first byte, for typo correction.
+    vocab_by_first: HashMap<u8, Vec<u32>>,
     idf: Vec<f32>,
     phrases: Vec<Phrase>,
 }
@@ -189,22 +206,19 @@ pub struct PatternError {
     pub message: String,
 }
 
-/// Checks one regex the way the matcher will compile it.
+/// Checks one regex the way the matcher will run it (see `RegexCache::check`).
 pub fn check_regex(pattern: &str) -> Result<(), String> {
-    regex_lite::RegexBuilder::new(pattern)
-        .size_limit(1 << 20)
-        .build()
-        .map(|_| ())
-        .map_err(|e| {
-            let msg = e.to_string();
-            let last = msg.lines().last().unwrap_or("invalid regex").trim();
-            last.strip_prefix("error: ").unwrap_or(last).to_string()
-        })
+    RegexCache::new().check(pattern).map(|_| ())
 }
 
 impl Matcher {
     /// Compiles the scenarios. Regexes must have been checked with `check_regex`.
     pub fn compile(scenarios: &[Scenario]) -> Result<Matcher, PatternError> {
+        Matcher::compile_with(scenarios, &mut RegexCache::new())
+    }
+
+    /// Compiles the scenarios, reusing the regexes already analysed in `cache`.
+    pub fn compile_with(scenarios: &[Scenario], cache: &mut RegexCache) -> Result<Matcher, PatternError> {
         let mut b = Builder::default();
         let mut signals = Vec::with_capacity(scenarios.len());
         for (si, s) in scenarios.iter().enumerate() {
@@ -223,38 +237,60 @@ impl Matcher {
                 b.phrase(si, p);
             }
         }
-        let mut verifiers = Vec::with_capacity(b.regexes.len());
+        let mut engines = Vec::with_capacity(b.regexes.len());
         let mut full_scan = Vec::new();
         let regexes = std::mem::take(&mut b.regexes);
         for (cond, src) in &regexes {
-            let scenario = b.regex_owner[*cond];
-            let err = |message: String| PatternError {
-                scenario,
+            let analysis = cache.check(src).map_err(|message| PatternError {
+                scenario: b.regex_owner[*cond],
                 pattern: src.clone(),
                 message,
-            };
-            let re = regex_lite::RegexBuilder::new(src)
-                .size_limit(1 << 20)
-                .build()
-                .map_err(|e| err(e.to_string()))?;
-            let multiline = src.contains("\\s") || src.contains("\\n") || src.contains("[^") || src.contains("(?s");
-            let mut exact = false;
-            match prefix_literals(src) {
-                Some((lits, all_exact)) => {
-                    exact = all_exact;
-                    for l in lits {
-                        b.lit(&l, LitKind::RegexPrefix, &l, *cond);
+            })?;
+            match &analysis.plan {
+                Plan::Literals {
+                    alternatives,
+                    case_sensitive,
+                } => {
+                    for a in alternatives {
+                        let lit = String::from_utf8_lossy(&a.literal).into_owned();
+                        let kind = LitKind::RegexLiteral {
+                            start: a.start,
+                            end: a.end,
+                            case_sensitive: *case_sensitive,
+                        };
+                        b.lit(&lit, kind, &lit, *cond);
                     }
+                    engines.push(None);
                 }
-                None => full_scan.push((*cond, regex::Regex::new(src).map_err(|e| err(e.to_string()))?)),
+                Plan::Anchored {
+                    prefixes,
+                    suffixes,
+                    min_len,
+                    multiline,
+                    engine,
+                } => {
+                    for l in prefixes {
+                        b.lit(l, LitKind::RegexPrefix, l, *cond);
+                    }
+                    match suffixes {
+                        Some(suffixes) => {
+                            for l in suffixes {
+                                b.lit(l, LitKind::RegexSuffix, l, *cond);
+                            }
+                        }
+                        None => b.unfiltered.push(*cond),
+                    }
+                    engines.push(Some(Engine {
+                        re: engine.clone(),
+                        min_len: *min_len,
+                        multiline: *multiline,
+                    }));
+                }
+                Plan::WholeText(re) => {
+                    full_scan.push((*cond, re.clone()));
+                    engines.push(None);
+                }
             }
-            verifiers.push(Verifier {
-                src: src.clone(),
-                re,
-                exact,
-                multiline,
-                full: std::sync::OnceLock::new(),
-            });
         }
         let ac = if b.patterns.is_empty() {
             None
@@ -285,23 +321,24 @@ impl Matcher {
                 }
             })
             .collect();
+        let mut vocab_by_first: HashMap<u8, Vec<u32>> = HashMap::new();
+        for (i, w) in b.vocab_words.iter().enumerate() {
+            vocab_by_first.entry(w.as_bytes()[0]).or_default().push(i as u32);
+        }
         Ok(Matcher {
             ac,
             checks: b.checks,
             lit_conds: b.lit_conds,
-            verifiers,
+            engines,
+            unfiltered: b.unfiltered,
+            address_lits: b.address_lits,
+            address_res: b.address_res,
             full_scan,
             signals,
             modes: scenarios.iter().map(|s| s.mode).collect(),
             vocab: b.vocab,
-            vocab_perfect: {
-                let skim = SkimMatcherV2::default();
-                b.vocab_words
-                    .iter()
-                    .map(|v| skim.fuzzy_match(v, v).unwrap_or(1).max(1))
-                    .collect()
-            },
             vocab_words: b.vocab_words,
+            vocab_by_first,
             idf,
             phrases,
         })
@@ -309,7 +346,17 @@ impl Matcher {
 
     /// Scores every scenario; returns those with a positive score, best first.
     pub fn rank(&self, text: &str, signals: &Signals) -> Vec<Hit> {
-        let (fired_lits, fired_res) = self.scan_literals(text);
+        let (mut fired_lits, mut fired_res) = self.scan_literals(text);
+        if signals.other_cloud_metadata && !signals.imds_context {
+            // Another cloud's metadata service at 169.254.169.254, and nothing of EC2's: the
+            // address is no evidence for an IMDS scenario.
+            for &i in &self.address_lits {
+                fired_lits[i] = false;
+            }
+            for &i in &self.address_res {
+                fired_res[i] = false;
+            }
+        }
         let phrase_sims = self.phrase_similarity(text);
         let mut hits = Vec::new();
         for (si, sigs) in self.signals.iter().enumerate() {
@@ -328,9 +375,8 @@ impl Matcher {
                     });
                 }
             }
-            if let Some(sim) = phrase_sims.get(&si).copied()
-                && sim >= 0.3
-            {
+            let sim = phrase_sims[si];
+            if sim >= 0.3 {
                 // A paste that shows requests to something other than IMDS is a log, not a
                 // question: its wording counts for less.
                 let damp = if signals.foreign_http { 0.5 } else { 1.0 };
@@ -409,50 +455,63 @@ impl Matcher {
         }
     }
 
-    /// One pass of the automaton: literal conditions that fired, and regexes verified on the
-    /// lines where their prefixes appear (plus the whole-text regexes).
+    /// One pass of the automaton: literal conditions that fired, and regexes that matched
+    /// (word lists checked at the hit, other regexes run anchored at their prefixes, plus the
+    /// whole-text regexes).
     fn scan_literals(&self, text: &str) -> (Vec<bool>, Vec<bool>) {
         let mut fired = vec![false; self.lit_conds];
-        let mut fired_re = vec![false; self.verifiers.len()];
+        let mut fired_re = vec![false; self.engines.len()];
         for (cond, re) in &self.full_scan {
             fired_re[*cond] = re.is_match(text);
         }
         let Some(ac) = &self.ac else { return (fired, fired_re) };
         let bytes = text.as_bytes();
-        let mut verified: HashSet<(usize, usize)> = HashSet::new();
-        let mut attempts = vec![0usize; self.verifiers.len()];
+        // Prefix hits wait until the end of the pass: an engine only runs where one of its
+        // suffixes was seen after the hit.
+        let mut pending: Vec<(usize, usize)> = Vec::new();
+        let mut suffixes: Vec<(usize, usize)> = Vec::new();
         for m in ac.find_overlapping_iter(text).take(MAX_LITERAL_HITS) {
+            let before = m.start().checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(m.end()).copied();
             for check in &self.checks[m.pattern().as_usize()] {
-                if check.kind == LitKind::RegexPrefix {
-                    let i = check.cond;
-                    if fired_re[i] || attempts[i] > MAX_LINE_VERIFICATIONS {
+                match check.kind {
+                    LitKind::RegexPrefix => {
+                        // Several prefixes of one regex may start at the same position.
+                        if pending.last() != Some(&(check.cond, m.start())) {
+                            pending.push((check.cond, m.start()));
+                        }
                         continue;
                     }
-                    let v = &self.verifiers[i];
-                    if v.exact {
-                        fired_re[i] =
-                            v.re.is_match(&text[floor(text, m.start().saturating_sub(1))..ceil(text, m.end() + 1)]);
-                    } else if attempts[i] == MAX_LINE_VERIFICATIONS {
-                        // Too many candidate lines: one pass of the full engine over the text.
-                        fired_re[i] = v
-                            .full
-                            .get_or_init(|| regex::Regex::new(&v.src).ok())
-                            .as_ref()
-                            .is_some_and(|re| re.is_match(text));
-                    } else {
-                        fired_re[i] = self.verify(i, text, m.start(), &mut verified);
+                    LitKind::RegexSuffix => {
+                        if !fired_re[check.cond] {
+                            suffixes.push((check.cond, m.end()));
+                        }
+                        continue;
                     }
-                    attempts[i] += 1;
-                    continue;
+                    LitKind::RegexLiteral {
+                        start,
+                        end,
+                        case_sensitive,
+                    } => {
+                        let i = check.cond;
+                        if fired_re[i] {
+                            continue;
+                        }
+                        let first = bytes.get(m.start()).copied();
+                        let last = m.end().checked_sub(1).map(|i| bytes[i]);
+                        fired_re[i] = start.is_none_or(|b| b.holds(before, first))
+                            && end.is_none_or(|b| b.holds(last, after))
+                            && (!case_sensitive || text[m.start()..m.end()] == check.original);
+                        continue;
+                    }
+                    _ => {}
                 }
                 if fired[check.cond] {
                     continue;
                 }
                 let found = &text[m.start()..m.end()];
-                let before = m.start().checked_sub(1).map(|i| bytes[i]);
-                let after = bytes.get(m.end()).copied();
                 let ok = match check.kind {
-                    LitKind::Text | LitKind::RegexPrefix => true,
+                    LitKind::Text | LitKind::RegexPrefix | LitKind::RegexSuffix | LitKind::RegexLiteral { .. } => true,
                     LitKind::Code | LitKind::OpPascal | LitKind::OpLower => {
                         found == check.original && !is_word(before) && !is_word(after)
                     }
@@ -463,43 +522,48 @@ impl Matcher {
                 }
             }
         }
+        suffixes.sort_unstable();
+        for (i, pos) in pending {
+            let Some(engine) = &self.engines[i] else { continue };
+            if fired_re[i] {
+                continue;
+            }
+            if !self.unfiltered.contains(&i) {
+                // A match starting here ends with a suffix, at least `min_len` bytes on, and on
+                // this line unless the regex can span lines.
+                let from = pos + engine.min_len;
+                let to = if engine.multiline {
+                    pos.saturating_add(VERIFY_WINDOW)
+                } else {
+                    memchr::memchr(b'\n', &bytes[pos..]).map_or(text.len(), |n| pos + n)
+                };
+                let k = suffixes.partition_point(|&(c, e)| (c, e) < (i, from));
+                if !suffixes.get(k).is_some_and(|&(c, e)| c == i && e <= to) {
+                    continue;
+                }
+            }
+            fired_re[i] = anchored_match(&engine.re, text, pos);
+        }
         (fired, fired_re)
     }
 
-    /// Runs regex `idx` on the line holding `pos` (or a window after it for patterns that may
-    /// span lines), once per line.
-    fn verify(&self, idx: usize, text: &str, pos: usize, seen: &mut HashSet<(usize, usize)>) -> bool {
-        let v = &self.verifiers[idx];
-        let start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
-        if !seen.insert((idx, start)) {
-            return false;
-        }
-        let mut end = if v.multiline {
-            (pos + 2048).min(text.len())
-        } else {
-            text[pos..].find('\n').map_or(text.len(), |i| pos + i)
-        };
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        v.re.is_match(&text[start..end])
-    }
-
     /// Phrase similarity per scenario (best phrase), for the question-like parts of the paste.
-    fn phrase_similarity(&self, text: &str) -> HashMap<usize, f32> {
-        let mut out = HashMap::new();
+    fn phrase_similarity(&self, text: &str) -> Vec<f32> {
+        let mut out = vec![0.0f32; self.signals.len()];
         let query = question_part(text);
         if query.is_empty() || self.phrases.is_empty() {
             return out;
         }
-        let mut q: HashSet<u32> = HashSet::new();
-        let words = tokenize(&query);
-        let skim = SkimMatcherV2::default();
-        for w in &words {
-            if let Some(&id) = self.vocab.get(w) {
-                q.insert(id);
-            } else if let Some(id) = self.correct_typo(&skim, w) {
-                q.insert(id);
+        let mut q: Vec<u32> = Vec::new();
+        for w in tokenize(&query) {
+            let id = match self.vocab.get(&w) {
+                Some(&id) => Some(id),
+                None => self.correct_typo(&w),
+            };
+            if let Some(id) = id
+                && !q.contains(&id)
+            {
+                q.push(id);
             }
         }
         if q.is_empty() {
@@ -519,7 +583,7 @@ impl Matcher {
             let recall = matched / p.total_idf;
             let precision = matched / q_idf;
             let f = 2.0 * precision * recall / (precision + recall);
-            let e = out.entry(p.scenario).or_insert(0.0f32);
+            let e = &mut out[p.scenario];
             if f > *e {
                 *e = f;
             }
@@ -527,24 +591,29 @@ impl Matcher {
         out
     }
 
-    /// Maps a misspelt query word to a vocabulary word with the same first letter.
-    fn correct_typo(&self, skim: &SkimMatcherV2, word: &str) -> Option<u32> {
-        if word.len() < 4 || word.len() > 24 || word.bytes().any(|b| b.is_ascii_digit()) {
+    /// Maps a misspelt query word to a vocabulary word with the same first letter: one edit
+    /// away for words of 5 to 7 letters, at most two for longer ones; never for shorter words,
+    /// words with digits, or ordinary English words ("lunch" is not a typo of "launch").
+    fn correct_typo(&self, word: &str) -> Option<u32> {
+        let max = match word.len() {
+            0..5 => return None,
+            5..=7 => 1,
+            8..=24 => 2,
+            _ => return None,
+        };
+        if word.bytes().any(|b| !b.is_ascii_lowercase()) || is_english_word(word) {
             return None;
         }
-        let first = word.as_bytes()[0];
-        let mut best: Option<(i64, u32)> = None;
-        for (i, v) in self.vocab_words.iter().enumerate() {
-            if v.as_bytes()[0] != first || v.len().abs_diff(word.len()) > 2 || v.len() < 4 {
+        let mut best: Option<(usize, u32)> = None;
+        for &i in self.vocab_by_first.get(&word.as_bytes()[0])? {
+            let v = &self.vocab_words[i as usize];
+            if v.len().abs_diff(word.len()) > max || v.len() < 5 {
                 continue;
             }
-            let perfect = self.vocab_perfect[i];
-            let score = skim
-                .fuzzy_match(v, word)
-                .or_else(|| skim.fuzzy_match(word, v))
-                .unwrap_or(0);
-            if score * 10 >= perfect * 6 && best.is_none_or(|(b, _)| score > b) {
-                best = Some((score, i as u32));
+            if let Some(d) = edit_distance(word.as_bytes(), v.as_bytes(), max)
+                && best.is_none_or(|(b, _)| d < b)
+            {
+                best = Some((d, i));
             }
         }
         best.map(|(_, i)| i)
@@ -569,6 +638,259 @@ fn ceil(text: &str, i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// Runs an anchored engine (`^(?s:.)(?:regex)`) on the character before `pos` and a bounded
+/// window after it, so the regex sees one character of context for `\b`.
+fn anchored_match(re: &regex_lite::Regex, text: &str, pos: usize) -> bool {
+    let end = ceil(text, pos.saturating_add(VERIFY_WINDOW));
+    if pos == 0 {
+        // Nothing before the text: a blank stands for its start.
+        let mut window = String::with_capacity(end + 1);
+        window.push(' ');
+        window.push_str(&text[..end]);
+        return re.is_match(&window);
+    }
+    re.is_match(&text[floor(text, pos - 1)..end])
+}
+
+/// Levenshtein distance between two words, or `None` when it exceeds `max`.
+fn edit_distance(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0usize; b.len() + 1];
+    for (i, &ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        let mut row_min = cur[0];
+        for (j, &cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+            row_min = row_min.min(cur[j + 1]);
+        }
+        if row_min > max {
+            return None;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    let d = prev[b.len()];
+    (d <= max).then_some(d)
+}
+
+/// Common English words of five letters or more that are one or two edits away from words of
+/// the phrase vocabulary. They are meant as written, never corrected.
+const ENGLISH_WORDS: &[&str] = &[
+    "about",
+    "after",
+    "again",
+    "agent",
+    "allow",
+    "along",
+    "apply",
+    "asked",
+    "begin",
+    "being",
+    "below",
+    "bring",
+    "build",
+    "built",
+    "calls",
+    "catch",
+    "cause",
+    "chain",
+    "check",
+    "class",
+    "clean",
+    "clear",
+    "close",
+    "could",
+    "count",
+    "cover",
+    "daily",
+    "every",
+    "fetch",
+    "field",
+    "first",
+    "fixed",
+    "found",
+    "given",
+    "group",
+    "guess",
+    "hello",
+    "large",
+    "later",
+    "learn",
+    "least",
+    "level",
+    "light",
+    "limit",
+    "local",
+    "lunch",
+    "match",
+    "means",
+    "might",
+    "model",
+    "never",
+    "night",
+    "often",
+    "order",
+    "other",
+    "owner",
+    "paper",
+    "party",
+    "place",
+    "plans",
+    "point",
+    "power",
+    "price",
+    "quick",
+    "quite",
+    "reach",
+    "ready",
+    "right",
+    "roles",
+    "round",
+    "route",
+    "scale",
+    "share",
+    "shell",
+    "short",
+    "since",
+    "small",
+    "sound",
+    "space",
+    "staff",
+    "stage",
+    "stale",
+    "start",
+    "state",
+    "still",
+    "story",
+    "table",
+    "taken",
+    "their",
+    "there",
+    "these",
+    "thing",
+    "think",
+    "those",
+    "three",
+    "token",
+    "today",
+    "total",
+    "touch",
+    "under",
+    "until",
+    "usual",
+    "value",
+    "watch",
+    "water",
+    "where",
+    "which",
+    "while",
+    "whole",
+    "world",
+    "would",
+    "write",
+    "wrong",
+    "years",
+    "action",
+    "active",
+    "actual",
+    "always",
+    "answer",
+    "before",
+    "better",
+    "branch",
+    "change",
+    "client",
+    "create",
+    "during",
+    "either",
+    "enough",
+    "friday",
+    "launched",
+    "manage",
+    "market",
+    "minute",
+    "monday",
+    "moving",
+    "number",
+    "office",
+    "people",
+    "person",
+    "planet",
+    "please",
+    "policy",
+    "public",
+    "reason",
+    "record",
+    "region",
+    "really",
+    "report",
+    "result",
+    "return",
+    "review",
+    "rolled",
+    "scheme",
+    "school",
+    "second",
+    "select",
+    "should",
+    "simple",
+    "single",
+    "source",
+    "status",
+    "street",
+    "strong",
+    "sunday",
+    "system",
+    "target",
+    "thanks",
+    "ticket",
+    "travel",
+    "update",
+    "weekly",
+    "window",
+    "within",
+    "another",
+    "anymore",
+    "because",
+    "between",
+    "changed",
+    "company",
+    "content",
+    "correct",
+    "current",
+    "default",
+    "general",
+    "getting",
+    "happens",
+    "history",
+    "instead",
+    "meeting",
+    "morning",
+    "nothing",
+    "partner",
+    "perhaps",
+    "problem",
+    "program",
+    "project",
+    "running",
+    "several",
+    "someone",
+    "started",
+    "support",
+    "through",
+    "tonight",
+    "weekend",
+    "working",
+    "yesterday",
+];
+
+fn is_english_word(word: &str) -> bool {
+    ENGLISH_WORDS.contains(&word)
 }
 
 fn is_word(b: Option<u8>) -> bool {
@@ -632,18 +954,19 @@ fn http_matches(p: &HttpPattern, e: &Exchange) -> bool {
 
 /// Matches a path against segment patterns; a trailing slash is ignored on both sides.
 pub fn path_matches(pattern: &[Segment], path: &str) -> bool {
-    let parts: Vec<&str> = path.trim_start_matches('/').trim_end_matches('/').split('/').collect();
-    let mut i = 0;
+    let trimmed = path.trim_start_matches('/').trim_end_matches('/');
+    let mut parts = trimmed.split('/');
     for seg in pattern {
+        let part = parts.next();
         match seg {
             Segment::Rest => return true,
             Segment::Any => {
-                if parts.get(i).is_none_or(|p| p.is_empty()) {
+                if part.is_none_or(str::is_empty) {
                     return false;
                 }
             }
             Segment::Version => {
-                let Some(p) = parts.get(i) else { return false };
+                let Some(p) = part else { return false };
                 let b = p.as_bytes();
                 let dated = b.len() == 10
                     && b[4] == b'-'
@@ -656,14 +979,13 @@ pub fn path_matches(pattern: &[Segment], path: &str) -> bool {
                 }
             }
             Segment::Literal(l) => {
-                if parts.get(i) != Some(&l.as_str()) {
+                if part != Some(l.as_str()) {
                     return false;
                 }
             }
         }
-        i += 1;
     }
-    i == parts.len()
+    parts.next().is_none()
 }
 
 #[derive(Default)]
@@ -677,6 +999,10 @@ struct Builder {
     regex_owner: Vec<usize>,
     /// Scenario being compiled.
     current: usize,
+    /// Engine regexes with no known suffix literals.
+    unfiltered: Vec<usize>,
+    address_lits: Vec<usize>,
+    address_res: Vec<usize>,
     vocab: HashMap<String, u32>,
     vocab_words: Vec<String>,
     df: Vec<u32>,
@@ -707,6 +1033,9 @@ impl Builder {
         match m {
             SignalMatcher::Text(t) => {
                 let c = self.new_lit_cond();
+                if names_metadata_service(t) {
+                    self.address_lits.push(c);
+                }
                 let norm = crate::text::normalise(t.as_bytes());
                 self.lit(&norm, LitKind::Text, &norm, c);
                 Cond::Lit(c)
@@ -732,6 +1061,9 @@ impl Builder {
             }
             SignalMatcher::Regex(src) => {
                 let c = self.regexes.len();
+                if names_metadata_service(src) {
+                    self.address_res.push(c);
+                }
                 self.regexes.push((c, src.clone()));
                 self.regex_owner.push(self.current);
                 Cond::Re(c)
@@ -768,31 +1100,19 @@ impl Builder {
     }
 }
 
-/// Literals that every match of the regex starts with (compared ASCII case-insensitively), or
-/// `None` when there is no short, finite set of at least 3 characters each. The flag says
-/// whether every literal is a whole match.
-fn prefix_literals(src: &str) -> Option<(Vec<String>, bool)> {
-    let stripped = src.replace("(?i)", "");
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(&stripped)
-        .ok()?;
-    let seq = regex_syntax::hir::literal::Extractor::new().extract(&hir);
-    let lits = seq.literals()?;
-    let mut out: Vec<String> = Vec::new();
-    let exact = lits.iter().all(regex_syntax::hir::literal::Literal::is_exact);
-    for l in lits {
-        let s = std::str::from_utf8(l.as_bytes()).ok()?.to_ascii_lowercase();
-        if s.len() < 3 {
-            return None;
-        }
-        if !out.contains(&s) {
-            out.push(s);
-        }
-    }
-    (!out.is_empty() && out.len() <= 256).then_some((out, exact))
+/// Whether a signal source names the metadata service in words every cloud uses (the shared
+/// link-local address, "instance metadata", "metadata service", "IMDS").
+fn names_metadata_service(src: &str) -> bool {
+    let l = src.to_ascii_lowercase();
+    [
+        "169.254.169.254",
+        "169\\.254\\.169\\.254",
+        "instance metadata",
+        "metadata service",
+        "imds",
+    ]
+    .iter()
+    .any(|k| l.contains(k))
 }
 
 /// `RunInstances` -> `run_instances`.
@@ -929,6 +1249,23 @@ mod tests {
         ]);
         assert!(path_matches(&creds, "/latest/meta-data/iam/security-credentials/"));
         assert!(path_matches(&creds, "/latest/meta-data/iam"));
+    }
+
+    #[test]
+    fn typo_correction_is_strict() {
+        let kb = crate::knowledge::load_embedded().expect("embedded knowledge base");
+        let m = kb.matcher();
+        let id = |w: &str| m.vocab.get(w).copied();
+        assert!(id("launch").is_some() && id("metadata").is_some());
+        // English words, short words and two edits on a short word are left alone.
+        assert_eq!(m.correct_typo("lunch"), None);
+        assert_eq!(m.correct_typo("laucnh"), None);
+        // One edit on a 5-7 letter word, two on a longer one.
+        assert_eq!(m.correct_typo("launh"), id("launch"));
+        assert_eq!(m.correct_typo("metdata"), id("metadata"));
+        assert_eq!(m.correct_typo("metadtaa"), id("metadata"));
+        assert_eq!(edit_distance(b"kitten", b"sitting", 3), Some(3));
+        assert_eq!(edit_distance(b"kitten", b"sitting", 2), None);
     }
 
     #[test]

@@ -343,6 +343,9 @@ pub struct Signals {
     /// True when the paste shows HTTP requests to something other than the metadata service
     /// (an nginx log, a GitHub API call): a bare status then belongs to that, not to IMDS.
     pub foreign_http: bool,
+    /// True when the paste shows another cloud's metadata service (GCP, Azure, DigitalOcean),
+    /// which shares the 169.254.169.254 address: the address alone is then no IMDS evidence.
+    pub other_cloud_metadata: bool,
 }
 
 static IMDS_REF: LazyLock<Regex> = LazyLock::new(|| {
@@ -362,6 +365,14 @@ static STATUS: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?i:\bstatus)\s*[:=]\s*(?P<e>[1-5]\d\d)\b",
         r"|\b(?i:returned|got|returns|responded with)(?: (?:an? )?(?:HTTP|status))? (?P<f>[1-5]\d\d)\b",
         r"|\bHTTP (?P<g>[1-5]\d\d)\b",
+        // python requests: `401 Client Error: Unauthorized for url: ...`
+        r"|\b(?P<h>[1-5]\d\d) (?:Client|Server) Error\b",
+        // curl -f: `curl: (22) The requested URL returned error: 401`
+        r"|\breturned error:? (?P<i>[1-5]\d\d)\b",
+        // ansible uri: `Status code was 400 and not [200]`
+        r"|(?i:\bstatus code was) (?P<j>[1-5]\d\d)\b",
+        // `curl -w '%{http_code}'`: the status alone on the line after the command
+        r"|%\{http_code\}[^\n]*\n(?P<k>[1-5]\d\d)[ \t]*(?:\n|$)",
     ))
     .expect("status regex")
 });
@@ -394,6 +405,16 @@ static CONN_FAIL: LazyLock<Regex> = LazyLock::new(|| {
 
 static CONTAINER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:docker|containers?|containerd|pods?|kubernetes|k8s|eks|ecs|fargate|kubelet|kube2iam|kiam|daemonset|sidecar|podman)\b").expect("container regex")
+});
+
+/// Markers of metadata services other than EC2's on the same link-local address.
+static OTHER_CLOUD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)metadata\.google\.internal|/computeMetadata/|Metadata-Flavor:\s*Google",
+        r"|/metadata/(?:instance|identity|attested|scheduledevents)\b|\bMetadata:\s*true\b",
+        r"|/metadata/v1\b",
+    ))
+    .expect("other cloud regex")
 });
 
 static ENCODED_MSG: LazyLock<Regex> =
@@ -436,11 +457,25 @@ const JSON_MAX_NODES: usize = 20_000;
 
 /// Extracts hard evidence from a redacted, normalised paste.
 pub fn extract(text: &str) -> Signals {
+    let other_cloud = OTHER_CLOUD.is_match(text);
     let mut s = Signals {
-        exchanges: extract_exchanges(text),
+        exchanges: extract_exchanges(text, other_cloud),
+        other_cloud_metadata: other_cloud,
         ..Signals::default()
     };
-    s.imds_context = s.exchanges.iter().any(|e| e.imds) || IMDS_REF.is_match(text);
+    s.imds_context = s.exchanges.iter().any(|e| e.imds)
+        || if other_cloud {
+            // Only an EC2 path (or EC2-only host) counts when another cloud's service is shown.
+            IMDS_REF.captures_iter(text).take(2000).any(|c| {
+                c.name("path").is_some()
+                    || c.name("host").is_some_and(|h| h.as_str() != "169.254.169.254")
+                    || c.name("hpath")
+                        .and_then(|p| imds_path(p.as_str()))
+                        .is_some_and(|p| is_ec2_path(&p))
+            })
+        } else {
+            IMDS_REF.is_match(text)
+        };
     if s.imds_context {
         for e in &mut s.exchanges {
             if e.path.is_none() {
@@ -462,7 +497,19 @@ enum Hit {
     Status { start: usize, code: u16 },
 }
 
-fn extract_exchanges(text: &str) -> Vec<Exchange> {
+/// `/latest/...` or `/2021-03-23/...`: a path of the EC2 metadata service.
+fn is_ec2_path(path: &str) -> bool {
+    let b = path.as_bytes();
+    path.starts_with("/latest/")
+        || path == "/latest"
+        || (b.len() >= 11
+            && b[0] == b'/'
+            && b[1..5].iter().all(u8::is_ascii_digit)
+            && b[5] == b'-'
+            && b[11 - 3] == b'-')
+}
+
+fn extract_exchanges(text: &str, other_cloud: bool) -> Vec<Exchange> {
     let mut hits: Vec<Hit> = Vec::new();
     for m in IMDS_REF.find_iter(text).take(2000) {
         hits.push(Hit::Imds {
@@ -471,7 +518,9 @@ fn extract_exchanges(text: &str) -> Vec<Exchange> {
         });
     }
     for c in STATUS.captures_iter(text).take(2000) {
-        let g = ["a", "b", "c", "d", "e", "f", "g"].iter().find_map(|n| c.name(n));
+        let g = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"]
+            .iter()
+            .find_map(|n| c.name(n));
         if let (Some(g), Some(all)) = (g, c.get(0))
             && let Ok(code) = g.as_str().parse::<u16>()
         {
@@ -504,6 +553,10 @@ fn extract_exchanges(text: &str) -> Vec<Exchange> {
             Hit::Imds { start, end } => {
                 let matched = &text[start..end];
                 let path = imds_path(matched);
+                // Another cloud's metadata service at the same address is not IMDS.
+                if other_cloud && matched.starts_with("169.254.169.254") && !path.as_deref().is_some_and(is_ec2_path) {
+                    continue;
+                }
                 // A bare host (`Host: 169.254.169.254`, `Connected to 169.254.169.254`) belongs
                 // to the request around it; it only starts an exchange when the line has a method.
                 if path.is_none() && (open.is_some() || METHOD_ON_LINE.find(line).is_none()) {
@@ -544,6 +597,14 @@ fn extract_exchanges(text: &str) -> Vec<Exchange> {
                     status = BARE_STATUS
                         .captures(&text[end..line_end])
                         .and_then(|c| c["s"].parse::<u16>().ok());
+                    // haproxy / custom nginx formats log the status before the request line:
+                    // `... 401 123 - - ---- "PUT /latest/api/token HTTP/1.1"`.
+                    if status.is_none() && text[end..line_end].contains(" HTTP/") {
+                        status = BARE_STATUS
+                            .captures_iter(&text[line_start..start])
+                            .last()
+                            .and_then(|c| c["s"].parse::<u16>().ok());
+                    }
                 }
                 out.push(Exchange {
                     method,
@@ -645,9 +706,27 @@ fn text_facts(text: &str, s: &mut Signals) {
             s.facts.insert(Fact::ImdsConnectionFailed);
         }
     }
-    if CONTAINER.is_match(text) {
+    if CONTAINER
+        .find_iter(text)
+        .any(|m| !in_provider_listing(text, m.start(), m.end()))
+    {
         s.facts.insert(Fact::ContainerContext);
     }
+}
+
+/// True when a container word only names a credential provider that an SDK tried, as in the
+/// Java SDK v2 chain (`ContainerCredentialsProvider(): Cannot fetch credentials from container -
+/// neither AWS_CONTAINER_CREDENTIALS_FULL_URI or ...`) or botocore's `Looking for credentials
+/// via: container-role`. Such listings say nothing about where the code runs.
+fn in_provider_listing(text: &str, start: usize, end: usize) -> bool {
+    let b = text.as_bytes();
+    let ends_with_ci = |s: &[u8], suffix: &str| {
+        s.len() >= suffix.len() && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    let before = &b[start.saturating_sub(40)..start];
+    let after = &b[end..(end + 16).min(b.len())];
+    ends_with_ci(before, "cannot fetch credentials from ")
+        || (after.starts_with(b"-role") && ends_with_ci(before, "via: "))
 }
 
 fn extract_entities(text: &str, e: &mut Entities) {
@@ -1152,6 +1231,91 @@ arn:aws:iam::111122223333:instance-profile/web-profile"#;
         let s = extract("curl http://169.254.169.254/latest/meta-data/iam/security-credentials/web-role");
         assert_eq!(s.entities.role_name.as_deref(), Some("web-role"));
         assert!(s.facts.contains(Fact::ImdsRequestWithoutToken));
+    }
+
+    fn statuses(t: &str) -> Vec<(Option<String>, Option<u16>)> {
+        extract(t).exchanges.into_iter().map(|e| (e.path, e.status)).collect()
+    }
+
+    #[test]
+    fn python_requests_status() {
+        let t = "requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: http://169.254.169.254/latest/meta-data/iam/security-credentials/";
+        assert_eq!(
+            statuses(t),
+            vec![(Some("/latest/meta-data/iam/security-credentials/".into()), Some(401))]
+        );
+    }
+
+    #[test]
+    fn curl_fail_status() {
+        let t = "$ curl -sf http://169.254.169.254/latest/meta-data/instance-id\ncurl: (22) The requested URL returned error: 401";
+        assert_eq!(
+            statuses(t),
+            vec![(Some("/latest/meta-data/instance-id".into()), Some(401))]
+        );
+    }
+
+    #[test]
+    fn ansible_status_code_was() {
+        let t = "TASK [get token] ***\nfatal: [web1]: FAILED! => {\"changed\": false, \"msg\": \"Status code was 400 and not [200]: HTTP Error 400: Bad Request\", \"url\": \"http://169.254.169.254/latest/api/token\"}";
+        let s = extract(t);
+        assert!(
+            s.exchanges.iter().any(|e| e.status == Some(400) && e.imds),
+            "{:?}",
+            s.exchanges
+        );
+    }
+
+    #[test]
+    fn curl_write_out_status_on_next_line() {
+        let t = "$ curl -s -o /dev/null -w '%{http_code}\\n' -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 21600'\n403\n";
+        assert_eq!(statuses(t), vec![(Some("/latest/api/token".into()), Some(403))]);
+        let t = "$ curl -s -o /dev/null http://169.254.169.254/latest/meta-data/ -w '%{http_code}'\n401";
+        assert_eq!(statuses(t), vec![(Some("/latest/meta-data/".into()), Some(401))]);
+    }
+
+    #[test]
+    fn status_before_request_line() {
+        let t = "Nov 22 10:00:00 lb haproxy[811]: 10.0.3.7:51234 [22/Nov/2026:10:00:00.120] imds-in imds-out/ec2 0/0/1/2/3 401 187 - - ---- 1/1/0/0/0 0/0 \"GET /latest/meta-data/iam/security-credentials/ HTTP/1.1\"";
+        assert_eq!(
+            statuses(t),
+            vec![(Some("/latest/meta-data/iam/security-credentials/".into()), Some(401))]
+        );
+        let t = "10.0.3.7 403 \"PUT /latest/api/token HTTP/1.1\" 0 \"-\" \"curl/8.5.0\"";
+        let e = &extract(t).exchanges[0];
+        assert_eq!((e.method, e.status), (Some(Method::Put), Some(403)));
+    }
+
+    #[test]
+    fn other_clouds_are_not_imds() {
+        for t in [
+            "$ curl -s -m 3 http://169.254.169.254/metadata/v1/hostname\ncurl: (28) Connection timed out after 3001 milliseconds",
+            "$ curl -H \"Metadata-Flavor: Google\" http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token\ncurl: (7) Failed to connect to 169.254.169.254 port 80: Connection refused",
+            "$ curl -s -H Metadata:true \"http://169.254.169.254/metadata/instance?api-version=2021-02-01\"\ncurl: (28) Connection timed out",
+        ] {
+            let s = extract(t);
+            assert!(s.other_cloud_metadata, "{t}");
+            assert!(!s.imds_context, "{t}");
+            assert!(!s.facts.contains(Fact::ImdsTimeout) && !s.facts.contains(Fact::ImdsConnectionFailed));
+            assert!(s.exchanges.iter().all(|e| !e.imds), "{t}: {:?}", s.exchanges);
+        }
+        // An EC2 path still counts next to another cloud's marker.
+        let s =
+            extract("GCE: metadata.google.internal ok\nEC2: curl http://169.254.169.254/latest/meta-data/ timed out");
+        assert!(s.imds_context);
+    }
+
+    #[test]
+    fn java_credential_chain_is_not_container_context() {
+        let t = "Unable to load credentials from any of the providers in the chain AwsCredentialsProviderChain(credentialsProviders=[SystemPropertyCredentialsProvider(), EnvironmentVariableCredentialsProvider(), ContainerCredentialsProvider(), InstanceProfileCredentialsProvider()]) : [ContainerCredentialsProvider(): Cannot fetch credentials from container - neither AWS_CONTAINER_CREDENTIALS_FULL_URI or AWS_CONTAINER_CREDENTIALS_RELATIVE_URI environment variables are set., InstanceProfileCredentialsProvider(): Failed to load credentials from IMDS.]";
+        assert!(!extract(t).facts.contains(Fact::ContainerContext));
+        let t = "2026-03-02 14:21:07,413 - MainThread - botocore.credentials - DEBUG - Looking for credentials via: container-role";
+        assert!(!extract(t).facts.contains(Fact::ContainerContext));
+        assert!(
+            extract("the app runs in a container on the node")
+                .facts
+                .contains(Fact::ContainerContext)
+        );
     }
 
     #[test]

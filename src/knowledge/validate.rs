@@ -18,7 +18,7 @@ use super::model::{
 use super::raw::{CodeLang, RawGlossary, RawScenario, RawSignal, RawSource, Weight};
 use super::structure::{self, PathSeg};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
-use crate::matcher::{COMMAND_MIN_SCORE, Matcher, check_regex};
+use crate::matcher::{COMMAND_MIN_SCORE, Matcher, RegexCache};
 use crate::signals::{Entities, Fact, Method};
 
 /// A file to validate.
@@ -40,6 +40,8 @@ pub const MIN_NOT_EXAMPLES: usize = 1;
 struct Ctx<'a> {
     file: &'a SourceFile,
     diags: &'a mut Vec<Diagnostic>,
+    /// Every regex is parsed and compiled once per build, here and for the matcher.
+    regexes: &'a mut RegexCache,
 }
 
 impl Ctx<'_> {
@@ -71,6 +73,7 @@ pub fn build_lenient(files: Vec<SourceFile>, mut diags: Vec<Diagnostic>) -> (Opt
     let mut seen: HashMap<String, String> = HashMap::new();
     let mut raw_related: Vec<(usize, Vec<String>)> = Vec::new();
     let mut scenario_file: Vec<usize> = Vec::new();
+    let mut regexes = RegexCache::new();
 
     for (fi, file) in files.iter().enumerate() {
         let stem = Path::new(&file.path)
@@ -94,6 +97,7 @@ pub fn build_lenient(files: Vec<SourceFile>, mut diags: Vec<Diagnostic>) -> (Opt
         let mut ctx = Ctx {
             file,
             diags: &mut diags,
+            regexes: &mut regexes,
         };
         if !errs.is_empty() {
             for e in errs {
@@ -148,6 +152,7 @@ pub fn build_lenient(files: Vec<SourceFile>, mut diags: Vec<Diagnostic>) -> (Opt
         let mut ctx = Ctx {
             file,
             diags: &mut diags,
+            regexes: &mut regexes,
         };
         let mut resolved = Vec::new();
         for (i, r) in related.iter().enumerate() {
@@ -167,6 +172,7 @@ pub fn build_lenient(files: Vec<SourceFile>, mut diags: Vec<Diagnostic>) -> (Opt
         let mut ctx = Ctx {
             file: &files[fi],
             diags: &mut diags,
+            regexes: &mut regexes,
         };
         glossary.extend(terms(g, &ids, &mut ctx));
     }
@@ -184,7 +190,7 @@ pub fn build_lenient(files: Vec<SourceFile>, mut diags: Vec<Diagnostic>) -> (Opt
     }
     let scenarios = sorted;
 
-    let matcher = match Matcher::compile(&scenarios) {
+    let matcher = match Matcher::compile_with(&scenarios, &mut regexes) {
         Ok(m) => m,
         Err(e) => {
             let fi = file_of.get(e.scenario).copied().unwrap_or(0);
@@ -213,6 +219,7 @@ pub fn build_lenient(files: Vec<SourceFile>, mut diags: Vec<Diagnostic>) -> (Opt
         let mut ctx = Ctx {
             file: &files[fi],
             diags: &mut diags,
+            regexes: &mut regexes,
         };
         check_examples(&kb, si, s, &mut ctx);
     }
@@ -583,15 +590,18 @@ fn signal(rs: &RawSignal, ctx: &mut Ctx<'_>, path: &[PathSeg], top: bool) -> Opt
         }
         "regex" => {
             let r = rs.regex.as_deref().unwrap_or_default();
-            if let Err(e) = check_regex(r) {
-                ctx.err(
-                    Code::InvalidPattern,
-                    &field("regex"),
-                    format!("regex `{r}` does not compile: {e}"),
-                );
-                return None;
-            }
-            if r.is_empty() || regex::Regex::new(r).is_ok_and(|re| re.is_match("")) {
+            let matches_empty = match ctx.regexes.check(r) {
+                Ok(a) => a.matches_empty,
+                Err(e) => {
+                    ctx.err(
+                        Code::InvalidPattern,
+                        &field("regex"),
+                        format!("regex `{r}` does not compile: {e}"),
+                    );
+                    return None;
+                }
+            };
+            if r.is_empty() || matches_empty {
                 ctx.err(
                     Code::InvalidPattern,
                     &field("regex"),

@@ -1,0 +1,403 @@
+//! How each scenario regex is matched, decided once per knowledge-base build.
+//!
+//! Most scenario regexes are word lists (`(?i)\b(kube2iam|kiam)\b`): every match is one of a
+//! finite set of literals, possibly with a word boundary on either side. Those need no regex
+//! engine at all: the Aho-Corasick pass finds the literal and the boundaries are checked on the
+//! bytes around the hit. The others get a `regex-lite` engine (cheap to compile) that is run
+//! anchored at each hit of one of their prefix literals, so its cost is bounded by the length of
+//! a possible match, never by the length of the paste. A regex with no usable prefix is run over
+//! the whole text with the full `regex` engine (none of the built-in ones needs that).
+
+use std::collections::HashMap;
+
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
+
+/// Most literals one regex may expand to.
+const MAX_LITERALS: usize = 256;
+/// Shortest literal worth a place in the automaton.
+const MIN_LITERAL: usize = 3;
+
+/// A word-boundary condition on one side of a literal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Boundary {
+    /// `\b`
+    Word,
+    /// `\B`
+    NotWord,
+}
+
+impl Boundary {
+    /// Whether the boundary holds between two bytes (`None`: the edge of the text).
+    pub(crate) fn holds(self, before: Option<u8>, after: Option<u8>) -> bool {
+        let w = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+        let at_boundary = w(before) != w(after);
+        match self {
+            Boundary::Word => at_boundary,
+            Boundary::NotWord => !at_boundary,
+        }
+    }
+}
+
+/// One literal a regex can match in full, with its boundary conditions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Alternative {
+    pub(crate) literal: Vec<u8>,
+    pub(crate) start: Option<Boundary>,
+    pub(crate) end: Option<Boundary>,
+}
+
+/// How a regex is matched.
+#[derive(Debug, Clone)]
+pub(crate) enum Plan {
+    /// Every match is exactly one of these literals.
+    Literals {
+        alternatives: Vec<Alternative>,
+        /// Compare the hit byte for byte (the regex has no `(?i)`).
+        case_sensitive: bool,
+    },
+    /// A regex engine anchored at every hit of one of these prefixes.
+    Anchored {
+        prefixes: Vec<String>,
+        /// Literals every match ends with, when known: without one of them after a prefix hit
+        /// there is no need to run the engine there.
+        suffixes: Option<Vec<String>>,
+        /// Shortest possible match, in bytes.
+        min_len: usize,
+        /// A match may contain a line break.
+        multiline: bool,
+        /// `^(?s:.)(?:regex)`: one character of context, then the regex.
+        engine: regex_lite::Regex,
+    },
+    /// No usable prefix: the full engine over the whole text.
+    WholeText(regex::Regex),
+}
+
+/// The outcome of checking one regex.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// The regex can match the empty string (so it would fire on every paste).
+    pub matches_empty: bool,
+    pub(crate) plan: Plan,
+}
+
+/// Regexes checked and analysed during one knowledge-base build, so that validation and the
+/// matcher parse and compile each distinct pattern once.
+#[derive(Debug, Default)]
+pub struct RegexCache {
+    map: HashMap<String, Result<Analysis, String>>,
+}
+
+impl RegexCache {
+    /// A new, empty cache.
+    pub fn new() -> RegexCache {
+        RegexCache::default()
+    }
+
+    /// Checks a regex the way the matcher will run it.
+    pub fn check(&mut self, pattern: &str) -> Result<&Analysis, String> {
+        if !self.map.contains_key(pattern) {
+            let a = analyse(pattern);
+            self.map.insert(pattern.to_string(), a);
+        }
+        match &self.map[pattern] {
+            Ok(a) => Ok(a),
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
+fn short_error(e: impl std::fmt::Display) -> String {
+    let msg = e.to_string();
+    let last = msg.lines().last().unwrap_or("invalid regex").trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
+}
+
+fn parse(src: &str) -> Result<Hir, String> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(src)
+        .map_err(short_error)
+}
+
+fn analyse(pattern: &str) -> Result<Analysis, String> {
+    // Errors are reported in the words of the engine that runs the regex.
+    let lite = |p: &str| regex_lite::RegexBuilder::new(p).size_limit(1 << 20).build();
+    let hir = match parse(pattern) {
+        Ok(h) => h,
+        Err(e) => return Err(lite(pattern).err().map_or(e, short_error)),
+    };
+    let matches_empty = hir.properties().minimum_len() == Some(0);
+    // A leading `(?i)` with no other flags: literals compare ASCII case-insensitively, exactly as
+    // the automaton does. Without any flag: byte for byte.
+    let (body, case_insensitive) = match pattern.strip_prefix("(?i)") {
+        Some(rest) => (rest, true),
+        None => (pattern, false),
+    };
+    let simple_flags = !body.contains("(?") || !body.replace("(?:", "").contains("(?");
+    if simple_flags {
+        let plain = if case_insensitive { parse(body)? } else { hir.clone() };
+        if let Some(alternatives) = expand(&plain)
+            && !alternatives.is_empty()
+            && alternatives.iter().all(|a| a.literal.len() >= MIN_LITERAL)
+        {
+            return Ok(Analysis {
+                matches_empty,
+                plan: Plan::Literals {
+                    alternatives,
+                    case_sensitive: !case_insensitive,
+                },
+            });
+        }
+    }
+    let engine = match lite(&format!("^(?s:.)(?:{pattern})")) {
+        Ok(re) => re,
+        Err(e) => return Err(lite(pattern).err().map_or_else(|| short_error(e), short_error)),
+    };
+    let plan = match literals(pattern, ExtractKind::Prefix) {
+        Some(prefixes) => Plan::Anchored {
+            prefixes,
+            suffixes: literals(pattern, ExtractKind::Suffix),
+            min_len: hir.properties().minimum_len().unwrap_or(0),
+            multiline: may_match_newline(&hir),
+            engine,
+        },
+        None => Plan::WholeText(regex::Regex::new(pattern).map_err(short_error)?),
+    };
+    Ok(Analysis { matches_empty, plan })
+}
+
+/// Whether any match may contain `\n`.
+fn may_match_newline(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => false,
+        HirKind::Literal(l) => l.0.contains(&b'\n'),
+        HirKind::Class(Class::Bytes(b)) => b.ranges().iter().any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
+        HirKind::Class(Class::Unicode(u)) => u.ranges().iter().any(|r| r.start() <= '\n' && '\n' <= r.end()),
+        HirKind::Repetition(r) => may_match_newline(&r.sub),
+        HirKind::Capture(c) => may_match_newline(&c.sub),
+        HirKind::Concat(items) | HirKind::Alternation(items) => items.iter().any(may_match_newline),
+    }
+}
+
+/// Every string the regex matches, when that is a small finite set whose only assertions are
+/// word boundaries at either end.
+fn expand(hir: &Hir) -> Option<Vec<Alternative>> {
+    let empty = || Alternative {
+        literal: Vec::new(),
+        start: None,
+        end: None,
+    };
+    let out = match hir.kind() {
+        HirKind::Empty => vec![empty()],
+        HirKind::Literal(l) => vec![Alternative {
+            literal: l.0.to_vec(),
+            start: None,
+            end: None,
+        }],
+        HirKind::Class(c) => {
+            let bytes: Vec<u8> = match c {
+                Class::Bytes(b) => {
+                    let mut v = Vec::new();
+                    for r in b.ranges() {
+                        for x in r.start()..=r.end() {
+                            v.push(x);
+                            if v.len() > 4 {
+                                return None;
+                            }
+                        }
+                    }
+                    v
+                }
+                Class::Unicode(u) => {
+                    let mut v = Vec::new();
+                    for r in u.ranges() {
+                        for x in r.start()..=r.end() {
+                            if !x.is_ascii() {
+                                return None;
+                            }
+                            v.push(x as u8);
+                            if v.len() > 4 {
+                                return None;
+                            }
+                        }
+                    }
+                    v
+                }
+            };
+            bytes
+                .into_iter()
+                .map(|b| Alternative {
+                    literal: vec![b],
+                    start: None,
+                    end: None,
+                })
+                .collect()
+        }
+        HirKind::Look(l) => {
+            let b = match l {
+                Look::WordAscii => Boundary::Word,
+                Look::WordAsciiNegate => Boundary::NotWord,
+                _ => return None,
+            };
+            vec![Alternative {
+                literal: Vec::new(),
+                start: Some(b),
+                end: Some(b),
+            }]
+        }
+        HirKind::Repetition(r) if r.min == 0 && r.max == Some(1) => {
+            let mut v = expand(&r.sub)?;
+            v.push(empty());
+            v
+        }
+        HirKind::Repetition(_) => return None,
+        HirKind::Capture(c) => expand(&c.sub)?,
+        HirKind::Alternation(items) => {
+            let mut v = Vec::new();
+            for it in items {
+                v.extend(expand(it)?);
+                if v.len() > MAX_LITERALS {
+                    return None;
+                }
+            }
+            v
+        }
+        HirKind::Concat(items) => {
+            let mut acc = vec![empty()];
+            for it in items {
+                let next = expand(it)?;
+                let mut combined = Vec::with_capacity(acc.len() * next.len());
+                for a in &acc {
+                    for b in &next {
+                        combined.push(concat(a, b)?);
+                        if combined.len() > MAX_LITERALS {
+                            return None;
+                        }
+                    }
+                }
+                acc = combined;
+            }
+            acc
+        }
+    };
+    let mut out = out;
+    out.dedup();
+    (out.len() <= MAX_LITERALS).then_some(out)
+}
+
+/// `a` followed by `b`, as long as no boundary ends up between two literal bytes.
+fn concat(a: &Alternative, b: &Alternative) -> Option<Alternative> {
+    // A look-only alternative (`\b`) carries the same boundary as `start` and `end`.
+    let b_is_look = b.literal.is_empty();
+    if a.literal.is_empty() {
+        let start = merge(a.start, b.start)?;
+        let end = if b_is_look { merge(a.end, b.end)? } else { b.end };
+        return Some(Alternative {
+            literal: b.literal.clone(),
+            start,
+            end,
+        });
+    }
+    if b_is_look {
+        return Some(Alternative {
+            literal: a.literal.clone(),
+            start: a.start,
+            end: merge(a.end, b.end)?,
+        });
+    }
+    if a.end.is_some() || b.start.is_some() {
+        return None;
+    }
+    let mut literal = a.literal.clone();
+    literal.extend_from_slice(&b.literal);
+    Some(Alternative {
+        literal,
+        start: a.start,
+        end: b.end,
+    })
+}
+
+fn merge(x: Option<Boundary>, y: Option<Boundary>) -> Option<Option<Boundary>> {
+    match (x, y) {
+        (Some(a), Some(b)) if a != b => None,
+        (Some(a), _) | (_, Some(a)) => Some(Some(a)),
+        (None, None) => Some(None),
+    }
+}
+
+/// Literals that every match of the regex starts (or ends) with, compared ASCII
+/// case-insensitively, or `None` when there is no short, finite set of at least 3 characters
+/// each.
+fn literals(src: &str, kind: ExtractKind) -> Option<Vec<String>> {
+    let stripped = src.strip_prefix("(?i)").unwrap_or(src);
+    let hir = parse(stripped).ok()?;
+    let seq = Extractor::new().kind(kind).extract(&hir);
+    let lits = seq.literals()?;
+    let mut out: Vec<String> = Vec::new();
+    for l in lits {
+        let s = std::str::from_utf8(l.as_bytes()).ok()?.to_ascii_lowercase();
+        if s.len() < MIN_LITERAL {
+            return None;
+        }
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    (!out.is_empty() && out.len() <= MAX_LITERALS).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(p: &str) -> Plan {
+        analyse(p).expect("valid").plan
+    }
+
+    #[test]
+    fn word_lists_need_no_engine() {
+        let Plan::Literals {
+            alternatives,
+            case_sensitive,
+        } = plan(r"(?i)\b(kube2iam|kiam|metadata-?proxy)\b")
+        else {
+            panic!("not literal")
+        };
+        assert!(!case_sensitive);
+        let lits: Vec<&[u8]> = alternatives.iter().map(|a| a.literal.as_slice()).collect();
+        assert_eq!(
+            lits,
+            vec![&b"kube2iam"[..], b"kiam", b"metadata-proxy", b"metadataproxy"]
+        );
+        assert!(
+            alternatives
+                .iter()
+                .all(|a| a.start == Some(Boundary::Word) && a.end == Some(Boundary::Word))
+        );
+        assert!(matches!(
+            plan(r"\bCredentialsNotLoaded\b|no providers in chain"),
+            Plan::Literals {
+                case_sensitive: true,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn gaps_and_inner_flags_use_the_engine() {
+        assert!(matches!(plan(r"(?i)\bfoo\b.*bar"), Plan::Anchored { .. }));
+        assert!(matches!(plan(r"foo|(?i)bar"), Plan::Anchored { .. }));
+        assert!(matches!(plan(r"a\bb"), Plan::WholeText(_) | Plan::Anchored { .. }));
+        assert!(matches!(plan(r"[a-z]+x"), Plan::WholeText(_)));
+    }
+
+    #[test]
+    fn empty_matches_are_reported() {
+        assert!(analyse("(foo)?").expect("valid").matches_empty);
+        assert!(!analyse("foo").expect("valid").matches_empty);
+        assert!(analyse("(").is_err());
+    }
+}
