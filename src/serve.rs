@@ -124,9 +124,9 @@ async fn metrics(State(rt): State<Runtime>) -> impl IntoResponse {
 /// Runs until SIGTERM or Ctrl-C, then drains work in flight.
 pub async fn run(config: Config, kb: KnowledgeBase) -> anyhow::Result<()> {
     let rt = Runtime::new(kb);
-    let router = ops_router(&rt);
-    if config.slack.is_some() {
-        anyhow::bail!("SLACK_BOT_TOKEN: Slack support is not part of this build yet");
+    let mut router = ops_router(&rt);
+    if let Some(slack) = &config.slack {
+        router = router.merge(crate::slack::start(slack, &rt).await?);
     }
     if config.discord.is_some() {
         anyhow::bail!("DISCORD_TOKEN: Discord support is not part of this build yet");
