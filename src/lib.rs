@@ -21,6 +21,7 @@ pub mod render;
 pub mod reply;
 pub mod serve;
 pub mod signals;
+pub mod slack;
 pub mod text;
 
 pub use diagnose::{Diagnosis, diagnose};

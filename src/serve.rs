@@ -187,9 +187,9 @@ pub async fn run(config: Config, kb: KnowledgeBase, origin: KbOrigin) -> anyhow:
             rt.shutdown.clone(),
         ));
     }
-    let router = ops_router(&rt);
-    if config.slack.is_some() {
-        anyhow::bail!("SLACK_BOT_TOKEN: Slack support is not part of this build yet");
+    let mut router = ops_router(&rt);
+    if let Some(slack) = &config.slack {
+        router = router.merge(crate::slack::start(slack, &rt).await?);
     }
     if config.discord.is_some() {
         anyhow::bail!("DISCORD_TOKEN: Discord support is not part of this build yet");
