@@ -116,6 +116,12 @@ pub enum Command {
         #[command(flatten)]
         kb: KbArgs,
     },
+    /// Discord tools.
+    Discord {
+        /// What to do.
+        #[command(subcommand)]
+        command: DiscordCommand,
+    },
     /// Knowledge-base tools.
     Kb {
         /// What to do with the knowledge base.
@@ -143,6 +149,18 @@ pub enum KbCommand {
     },
     /// Print the JSON Schema of scenario files.
     Schema,
+}
+
+/// `imdsbot discord ...`
+#[derive(Debug, Subcommand)]
+pub enum DiscordCommand {
+    /// Print the OAuth2 URL that adds the bot (with /imds) to a server, asking for exactly the
+    /// permissions it needs.
+    InviteUrl {
+        /// The application's client id (developer portal > OAuth2).
+        #[arg(long, value_name = "ID")]
+        client_id: u64,
+    },
 }
 
 /// `--mode`
@@ -182,6 +200,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Diagnose { mode, format, kb, text } => diagnose(mode, format, &kb, &text),
         Command::Explain { name, format, kb } => explain(&name.join(" "), format, &kb),
         Command::Serve { kb } => serve(&kb),
+        Command::Discord { command } => match command {
+            DiscordCommand::InviteUrl { client_id } => out(&format!("{}\n", crate::discord::invite_url(client_id))),
+        },
         Command::Kb { command } => match command {
             KbCommand::Check { dir, kb } => check(dir, &kb),
             KbCommand::List { kb } => list(&kb),

@@ -128,8 +128,8 @@ pub async fn run(config: Config, kb: KnowledgeBase) -> anyhow::Result<()> {
     if config.slack.is_some() {
         anyhow::bail!("SLACK_BOT_TOKEN: Slack support is not part of this build yet");
     }
-    if config.discord.is_some() {
-        anyhow::bail!("DISCORD_TOKEN: Discord support is not part of this build yet");
+    if let Some(discord) = config.discord.clone() {
+        crate::discord::start(discord, &rt).await?;
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
