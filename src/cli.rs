@@ -131,6 +131,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Discord tools.
+    Discord {
+        /// What to do.
+        #[command(subcommand)]
+        command: DiscordCommand,
+    },
     /// Knowledge-base tools.
     Kb {
         /// What to do with the knowledge base.
@@ -168,6 +174,18 @@ pub enum ConfigCommand {
         /// Optional configuration file (TOML); environment variables override it.
         #[arg(long, value_name = "PATH", env = "IMDSBOT_CONFIG")]
         config: Option<PathBuf>,
+    },
+}
+
+/// `imdsbot discord ...`
+#[derive(Debug, Subcommand)]
+pub enum DiscordCommand {
+    /// Print the OAuth2 URL that adds the bot (with /imds) to a server, asking for exactly the
+    /// permissions it needs.
+    InviteUrl {
+        /// The application's client id (developer portal > OAuth2).
+        #[arg(long, value_name = "ID")]
+        client_id: u64,
     },
 }
 
@@ -212,6 +230,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Config {
             command: ConfigCommand::Check { config },
         } => config_check(config.as_deref()),
+        Command::Discord { command } => match command {
+            DiscordCommand::InviteUrl { client_id } => out(&format!("{}\n", crate::discord::invite_url(client_id))),
+        },
         Command::Kb { command } => match command {
             KbCommand::Check { dir, kb } => check(dir, &kb),
             KbCommand::List { kb } => list(&kb),

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnose;
 pub mod diagnostic;
+pub mod discord;
 pub mod knowledge;
 pub mod matcher;
 pub mod redact;

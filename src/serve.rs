@@ -191,8 +191,8 @@ pub async fn run(config: Config, kb: KnowledgeBase, origin: KbOrigin) -> anyhow:
     if let Some(slack) = &config.slack {
         router = router.merge(crate::slack::start(slack, &rt).await?);
     }
-    if config.discord.is_some() {
-        anyhow::bail!("DISCORD_TOKEN: Discord support is not part of this build yet");
+    if let Some(discord) = config.discord.clone() {
+        crate::discord::start(discord, &rt).await?;
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

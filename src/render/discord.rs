@@ -94,7 +94,8 @@ fn color(sev: Severity, security: bool) -> u32 {
     }
 }
 
-fn clip(s: &str, max: usize) -> String {
+/// `s` cut to `max` characters, ending in `…` when cut.
+pub fn clip(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {
