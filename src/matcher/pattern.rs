@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 
 use regex_automata::meta;
+use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::{Anchored, Input};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Capture, Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look, Repetition};
@@ -141,10 +142,12 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
         Some(rest) => (rest, true),
         None => (pattern, false),
     };
+    // The pattern without its leading `(?i)`, parsed once for the literal analyses below.
+    let plain = if case_insensitive { parse(body) } else { Ok(hir.clone()) };
     let simple_flags = !body.contains("(?") || !body.replace("(?:", "").contains("(?");
     if simple_flags {
-        let plain = if case_insensitive { parse(body)? } else { hir.clone() };
-        if let Some(alternatives) = expand(&plain)
+        let plain = plain.as_ref().map_err(Clone::clone)?;
+        if let Some(alternatives) = expand(plain)
             && !alternatives.is_empty()
             && alternatives.iter().all(|a| a.literal.len() >= MIN_LITERAL)
         {
@@ -157,7 +160,17 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
             });
         }
     }
-    let engine = match codepoint_hir(pattern, &hir).and_then(|h| meta::Builder::new().build_from_hir(&h).ok()) {
+    let engine = match codepoint_hir(pattern, &hir).and_then(|h| {
+        // Only ever run anchored and for a yes/no: no prefilter, no capture groups.
+        meta::Builder::new()
+            .configure(
+                meta::Config::new()
+                    .auto_prefilter(false)
+                    .which_captures(WhichCaptures::None),
+            )
+            .build_from_hir(&h)
+            .ok()
+    }) {
         Some(re) => Verifier::Dfa(re),
         None => match lite(&format!("^(?s:.)(?:{pattern})")) {
             Ok(re) => Verifier::Lite(re),
@@ -166,10 +179,11 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
     };
     // Errors are still reported as `regex-lite` sees them.
     lite(pattern).map_err(short_error)?;
-    let plan = match literals(pattern, ExtractKind::Prefix) {
+    let plain = plain.ok();
+    let plan = match plain.as_ref().and_then(|h| literals(h, ExtractKind::Prefix)) {
         Some(prefixes) => Plan::Anchored {
             prefixes,
-            suffixes: literals(pattern, ExtractKind::Suffix),
+            suffixes: plain.as_ref().and_then(|h| literals(h, ExtractKind::Suffix)),
             min_len: hir.properties().minimum_len().unwrap_or(0),
             multiline: may_match_newline(&hir),
             engine,
@@ -440,13 +454,11 @@ fn merge(x: Option<Boundary>, y: Option<Boundary>) -> Option<Option<Boundary>> {
     }
 }
 
-/// Literals that every match of the regex starts (or ends) with, compared ASCII
+/// Literals that every match of the regex (parsed without a leading `(?i)`) starts (or ends) with, compared ASCII
 /// case-insensitively, or `None` when there is no short, finite set of at least 3 characters
 /// each.
-fn literals(src: &str, kind: ExtractKind) -> Option<Vec<String>> {
-    let stripped = src.strip_prefix("(?i)").unwrap_or(src);
-    let hir = parse(stripped).ok()?;
-    let seq = Extractor::new().kind(kind).extract(&hir);
+fn literals(hir: &Hir, kind: ExtractKind) -> Option<Vec<String>> {
+    let seq = Extractor::new().kind(kind).extract(hir);
     let lits = seq.literals()?;
     let mut out: Vec<String> = Vec::new();
     for l in lits {
