@@ -10,20 +10,24 @@
 //! paste, sums the weights of what fired (plus a phrase bonus for short questions) and
 //! squashes the sum into a score in [0, 1]. `verdict` applies the thresholds for the two modes.
 //!
-//! Typos in question words are forgiven with a bounded edit distance against the phrase
-//! vocabulary (same first letter, one edit for 5-7 letters, two for longer words), never for
-//! ordinary English words.
+//! Typos in question words are forgiven against the phrase vocabulary: a bounded edit distance
+//! guards which words may be corrected (same first letter, one edit for 5-7 letters, two for
+//! longer words, never ordinary English words), and `fuzzy-matcher`'s skim scorer chooses among
+//! the vocabulary words that pass the guard. Only short normalised words are ever fuzzy-matched,
+//! never a whole paste, and each distinct query word is corrected once per ranking.
 //!
 //! Must not import the renderers, the adapters or any I/O.
 
 use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use fuzzy_matcher::FuzzyMatcher;
+use fuzzy_matcher::skim::SkimMatcherV2;
 
 mod pattern;
 
 pub use pattern::{Analysis, RegexCache};
-use pattern::{Boundary, Plan};
+use pattern::{Boundary, Plan, VERIFY_WINDOW, Verifier};
 
 use crate::knowledge::model::{HttpPattern, Mode, Scenario, Segment, SignalMatcher};
 use crate::signals::{Exchange, Signals};
@@ -125,13 +129,10 @@ enum LitKind {
     RegexSuffix,
 }
 
-/// Bytes after a prefix hit that an anchored regex may look at.
-const VERIFY_WINDOW: usize = 4096;
-
 /// A regex run anchored at its prefix hits.
 #[derive(Debug)]
 struct Engine {
-    re: regex_lite::Regex,
+    re: Verifier,
     /// Shortest match: a suffix must end at least this far after the hit.
     min_len: usize,
     /// A match may span lines (otherwise the suffix must be on the hit's line).
@@ -193,6 +194,69 @@ pub struct Matcher {
     vocab_by_first: HashMap<u8, Vec<u32>>,
     idf: Vec<f32>,
     phrases: Vec<Phrase>,
+    /// Per vocabulary word: the phrases that hold it.
+    postings: Vec<Vec<u32>>,
+    /// Which scenarios each kind of evidence may make score.
+    users: Users,
+    /// Scores typo-correction candidates.
+    skim: Skim,
+}
+
+/// Per piece of evidence, the scenarios whose signals use it, so that a ranking evaluates only
+/// the scenarios some evidence points at.
+#[derive(Debug, Default)]
+struct Users {
+    lits: Vec<Vec<u32>>,
+    res: Vec<Vec<u32>>,
+    facts: Vec<Vec<u32>>,
+    /// Scenarios with an HTTP signal.
+    http: Vec<u32>,
+}
+
+impl Users {
+    fn add(&mut self, cond: &Cond, scenario: u32) {
+        let push = |v: &mut Vec<u32>| {
+            if v.last() != Some(&scenario) {
+                v.push(scenario);
+            }
+        };
+        match cond {
+            Cond::Lit(i) => push(&mut self.lits[*i]),
+            Cond::Re(i) => push(&mut self.res[*i]),
+            Cond::Fact(f) => push(&mut self.facts[*f as usize]),
+            Cond::Http(_) => push(&mut self.http),
+            Cond::All(cs) => {
+                for c in cs {
+                    self.add(c, scenario);
+                }
+            }
+        }
+    }
+}
+
+/// `SkimMatcherV2` (which has no `Debug`), ignoring case.
+struct Skim(SkimMatcherV2);
+
+impl Default for Skim {
+    fn default() -> Skim {
+        Skim(SkimMatcherV2::default().ignore_case())
+    }
+}
+
+impl std::fmt::Debug for Skim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SkimMatcherV2")
+    }
+}
+
+impl Skim {
+    /// How well a misspelt word and a vocabulary word match, in either direction (a dropped
+    /// letter leaves the word inside the candidate, an extra one the candidate inside the word).
+    fn score(&self, candidate: &str, word: &str) -> Option<i64> {
+        self.0
+            .fuzzy_match(candidate, word)
+            .max(self.0.fuzzy_match(word, candidate))
+    }
 }
 
 /// A regex that failed to compile, by scenario and source.
@@ -309,7 +373,7 @@ impl Matcher {
         };
         let n_phrases = b.phrases.len().max(1) as f32;
         let idf: Vec<f32> = b.df.iter().map(|&df| (1.0 + n_phrases / df as f32).ln()).collect();
-        let phrases = b
+        let phrases: Vec<Phrase> = b
             .phrases
             .into_iter()
             .map(|(scenario, words)| {
@@ -321,6 +385,23 @@ impl Matcher {
                 }
             })
             .collect();
+        let mut postings: Vec<Vec<u32>> = vec![Vec::new(); b.vocab_words.len()];
+        for (pi, p) in phrases.iter().enumerate() {
+            for &w in &p.words {
+                postings[w as usize].push(pi as u32);
+            }
+        }
+        let mut users = Users {
+            lits: vec![Vec::new(); b.lit_conds],
+            res: vec![Vec::new(); engines.len()],
+            facts: vec![Vec::new(); crate::signals::Fact::ALL.len()],
+            http: Vec::new(),
+        };
+        for (si, sigs) in signals.iter().enumerate() {
+            for sig in sigs {
+                users.add(&sig.cond, si as u32);
+            }
+        }
         let mut vocab_by_first: HashMap<u8, Vec<u32>> = HashMap::new();
         for (i, w) in b.vocab_words.iter().enumerate() {
             vocab_by_first.entry(w.as_bytes()[0]).or_default().push(i as u32);
@@ -341,6 +422,9 @@ impl Matcher {
             vocab_by_first,
             idf,
             phrases,
+            postings,
+            users,
+            skim: Skim::default(),
         })
     }
 
@@ -358,8 +442,35 @@ impl Matcher {
             }
         }
         let phrase_sims = self.phrase_similarity(text);
+        // Scenarios with no fired evidence and no phrase bonus cannot score: skip them.
+        let mut candidate = vec![false; self.signals.len()];
+        let mut mark = |users: &[u32]| {
+            for &si in users {
+                candidate[si as usize] = true;
+            }
+        };
+        for (i, _) in fired_lits.iter().enumerate().filter(|(_, f)| **f) {
+            mark(&self.users.lits[i]);
+        }
+        for (i, _) in fired_res.iter().enumerate().filter(|(_, f)| **f) {
+            mark(&self.users.res[i]);
+        }
+        for f in signals.facts.iter() {
+            mark(&self.users.facts[f as usize]);
+        }
+        if !signals.exchanges.is_empty() {
+            mark(&self.users.http);
+        }
+        for (si, &sim) in phrase_sims.iter().enumerate() {
+            if sim >= 0.3 {
+                candidate[si] = true;
+            }
+        }
         let mut hits = Vec::new();
         for (si, sigs) in self.signals.iter().enumerate() {
+            if !candidate[si] {
+                continue;
+            }
             let mut sum = 0.0f32;
             let mut hard = 0.0f32;
             let mut reasons = Vec::new();
@@ -542,7 +653,7 @@ impl Matcher {
                     continue;
                 }
             }
-            fired_re[i] = anchored_match(&engine.re, text, pos);
+            fired_re[i] = engine.re.matches_at(text, pos);
         }
         (fired, fired_re)
     }
@@ -555,10 +666,18 @@ impl Matcher {
             return out;
         }
         let mut q: Vec<u32> = Vec::new();
+        let mut corrections: HashMap<String, Option<u32>> = HashMap::new();
         for w in tokenize(&query) {
             let id = match self.vocab.get(&w) {
                 Some(&id) => Some(id),
-                None => self.correct_typo(&w),
+                None => match corrections.get(&w) {
+                    Some(&c) => c,
+                    None => {
+                        let c = self.correct_typo(&w);
+                        corrections.insert(w, c);
+                        c
+                    }
+                },
             };
             if let Some(id) = id
                 && !q.contains(&id)
@@ -570,11 +689,21 @@ impl Matcher {
             return out;
         }
         let q_idf: f32 = q.iter().map(|&w| self.idf[w as usize]).sum();
-        for p in &self.phrases {
+        // Only phrases that share a word with the query can score.
+        let mut in_query = vec![false; self.vocab_words.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        for &w in &q {
+            in_query[w as usize] = true;
+            touched.extend_from_slice(&self.postings[w as usize]);
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for &pi in &touched {
+            let p = &self.phrases[pi as usize];
             let matched: f32 = p
                 .words
                 .iter()
-                .filter(|w| q.contains(w))
+                .filter(|&&w| in_query[w as usize])
                 .map(|&w| self.idf[w as usize])
                 .sum();
             if matched <= 0.0 || p.total_idf <= 0.0 {
@@ -593,7 +722,8 @@ impl Matcher {
 
     /// Maps a misspelt query word to a vocabulary word with the same first letter: one edit
     /// away for words of 5 to 7 letters, at most two for longer ones; never for shorter words,
-    /// words with digits, or ordinary English words ("lunch" is not a typo of "launch").
+    /// words with digits, or ordinary English words ("lunch" is not a typo of "launch"). Among
+    /// the words that pass, the fewest edits win, then the best skim score.
     fn correct_typo(&self, word: &str) -> Option<u32> {
         let max = match word.len() {
             0..5 => return None,
@@ -604,19 +734,12 @@ impl Matcher {
         if word.bytes().any(|b| !b.is_ascii_lowercase()) || is_english_word(word) {
             return None;
         }
-        let mut best: Option<(usize, u32)> = None;
-        for &i in self.vocab_by_first.get(&word.as_bytes()[0])? {
-            let v = &self.vocab_words[i as usize];
-            if v.len().abs_diff(word.len()) > max || v.len() < 5 {
-                continue;
-            }
-            if let Some(d) = edit_distance(word.as_bytes(), v.as_bytes(), max)
-                && best.is_none_or(|(b, _)| d < b)
-            {
-                best = Some((d, i));
-            }
-        }
-        best.map(|(_, i)| i)
+        let candidates = self
+            .vocab_by_first
+            .get(&word.as_bytes()[0])?
+            .iter()
+            .map(|&i| (i, self.vocab_words[i as usize].as_str()));
+        best_correction(&self.skim, word, max, candidates)
     }
 
     /// Number of vocabulary words (for tests and benchmarks).
@@ -625,33 +748,28 @@ impl Matcher {
     }
 }
 
-fn floor(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i -= 1;
+/// The candidate within `max` edits of `word` with the fewest edits and, among those, the best
+/// skim score (the first one on a tie).
+fn best_correction<'v>(
+    skim: &Skim,
+    word: &str,
+    max: usize,
+    candidates: impl Iterator<Item = (u32, &'v str)>,
+) -> Option<u32> {
+    let mut best: Option<(usize, Option<i64>, u32)> = None;
+    for (i, v) in candidates {
+        if v.len().abs_diff(word.len()) > max || v.len() < 5 {
+            continue;
+        }
+        let Some(d) = edit_distance(word.as_bytes(), v.as_bytes(), max) else {
+            continue;
+        };
+        let score = skim.score(v, word);
+        if best.is_none_or(|(bd, bs, _)| d < bd || (d == bd && score > bs)) {
+            best = Some((d, score, i));
+        }
     }
-    i
-}
-
-fn ceil(text: &str, i: usize) -> usize {
-    let mut i = i.min(text.len());
-    while !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
-}
-
-/// Runs an anchored engine (`^(?s:.)(?:regex)`) on the character before `pos` and a bounded
-/// window after it, so the regex sees one character of context for `\b`.
-fn anchored_match(re: &regex_lite::Regex, text: &str, pos: usize) -> bool {
-    let end = ceil(text, pos.saturating_add(VERIFY_WINDOW));
-    if pos == 0 {
-        // Nothing before the text: a blank stands for its start.
-        let mut window = String::with_capacity(end + 1);
-        window.push(' ');
-        window.push_str(&text[..end]);
-        return re.is_match(&window);
-    }
-    re.is_match(&text[floor(text, pos - 1)..end])
+    best.map(|(_, _, i)| i)
 }
 
 /// Levenshtein distance between two words, or `None` when it exceeds `max`.
@@ -1266,6 +1384,21 @@ mod tests {
         assert_eq!(m.correct_typo("metadtaa"), id("metadata"));
         assert_eq!(edit_distance(b"kitten", b"sitting", 3), Some(3));
         assert_eq!(edit_distance(b"kitten", b"sitting", 2), None);
+    }
+
+    #[test]
+    fn skim_chooses_among_equally_close_words() {
+        let skim = Skim::default();
+        // "launa" and "launch" are both one edit from "launh"; only "launch" holds all of its
+        // letters in order, so skim prefers it even though "launa" comes first.
+        let vocab = [(0, "launa"), (1, "launch")];
+        assert_eq!(skim.score("launa", "launh"), None);
+        assert!(skim.score("launch", "launh").is_some());
+        assert_eq!(best_correction(&skim, "launh", 1, vocab.into_iter()), Some(1));
+        // Fewer edits still win over a better skim score.
+        let vocab = [(0, "launhx"), (1, "launh")];
+        assert_eq!(best_correction(&skim, "launh", 1, vocab.into_iter()), Some(1));
+        assert_eq!(best_correction(&skim, "launh", 1, [(0, "lxxxx")].into_iter()), None);
     }
 
     #[test]

@@ -58,32 +58,67 @@ pub fn prepare_truncated(head: &[u8], tail: &[u8], original_len: usize) -> Prepa
 }
 
 /// Lossy UTF-8 decoding, ANSI stripping, line-end and blank normalisation in one pass.
+///
+/// Works on bytes: runs of ordinary bytes (printable ASCII and the UTF-8 of ordinary characters)
+/// are copied whole; only blanks, controls, escapes and the few special non-ASCII characters
+/// (no-break space, C1 controls, U+FEFF, U+FFFD), whose UTF-8 starts with 0xC2 or 0xEF, are
+/// looked at one by one.
 pub fn normalise(input: &[u8]) -> String {
     let decoded = String::from_utf8_lossy(input);
-    let mut out = String::with_capacity(decoded.len());
-    let mut chars = decoded.chars().peekable();
+    let text: &str = &decoded;
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(b.len());
     let mut pending_blank = false;
-    while let Some(c) = chars.next() {
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
         match c {
-            '\u{1b}' => skip_escape(&mut chars),
-            ' ' | '\t' | '\u{a0}' => pending_blank = true,
-            '\r' => {
-                if chars.peek() != Some(&'\n') {
+            0x1b => i = skip_escape(text, i + 1),
+            b' ' | b'\t' => {
+                pending_blank = true;
+                i += 1;
+            }
+            b'\r' => {
+                if b.get(i + 1) != Some(&b'\n') {
                     push_newline(&mut out, &mut pending_blank);
                 }
+                i += 1;
             }
-            '\n' => push_newline(&mut out, &mut pending_blank),
-            c if c.is_control() || c == '\u{fffd}' || c == '\u{feff}' => {}
-            c => {
-                if pending_blank && !out.is_empty() && !out.ends_with('\n') {
-                    out.push(' ');
+            b'\n' => {
+                push_newline(&mut out, &mut pending_blank);
+                i += 1;
+            }
+            0..=0x1f | 0x7f => i += 1,
+            0xc2 | 0xef => {
+                let ch = text[i..].chars().next().unwrap_or('\u{fffd}');
+                let len = ch.len_utf8();
+                if ch == '\u{a0}' {
+                    pending_blank = true;
+                } else if !(ch.is_control() || ch == '\u{fffd}' || ch == '\u{feff}') {
+                    push_run(&mut out, &text[i..i + len], &mut pending_blank);
                 }
-                pending_blank = false;
-                out.push(c);
+                i += len;
+            }
+            _ => {
+                let end = b[i..]
+                    .iter()
+                    .position(|&x| x <= b' ' || x == 0x7f || x == 0xc2 || x == 0xef)
+                    .map_or(b.len(), |n| i + n);
+                push_run(&mut out, &text[i..end], &mut pending_blank);
+                i = end;
             }
         }
     }
     out
+}
+
+/// Appends ordinary text, after the single blank a preceding run of blanks stands for.
+fn push_run(out: &mut String, run: &str, pending_blank: &mut bool) {
+    if *pending_blank && !out.is_empty() && !out.ends_with('\n') {
+        out.push(' ');
+    }
+    *pending_blank = false;
+    out.push_str(run);
 }
 
 fn push_newline(out: &mut String, pending_blank: &mut bool) {
@@ -91,34 +126,33 @@ fn push_newline(out: &mut String, pending_blank: &mut bool) {
     out.push('\n');
 }
 
-/// Skips one escape sequence after ESC: CSI (`ESC [ ... final`), OSC (`ESC ] ... BEL|ESC \`)
-/// or a two-character escape.
-fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    match chars.peek() {
-        Some('[') => {
-            chars.next();
-            for c in chars.by_ref() {
-                if ('\u{40}'..='\u{7e}').contains(&c) {
-                    break;
+/// Skips one escape sequence after ESC (at `i`): CSI (`ESC [ ... final`), OSC (`ESC ] ...
+/// BEL|ESC \`) or a two-character escape. Returns where the text resumes.
+fn skip_escape(text: &str, i: usize) -> usize {
+    let b = text.as_bytes();
+    // One whole character from `j` (never splitting UTF-8).
+    let next_char = |j: usize| text[j..].chars().next().map_or(j, |c| j + c.len_utf8());
+    match b.get(i) {
+        Some(b'[') => {
+            // UTF-8 lead and continuation bytes are never in 0x40..=0x7e.
+            let rest = &b[i + 1..];
+            rest.iter()
+                .position(|x| (0x40..=0x7e).contains(x))
+                .map_or(b.len(), |n| i + 1 + n + 1)
+        }
+        Some(b']') => {
+            let rest = &b[i + 1..];
+            match rest.iter().position(|&x| x == 0x07 || x == 0x1b) {
+                Some(n) if rest[n] == 0x07 => i + 1 + n + 1,
+                Some(n) => {
+                    let j = i + 1 + n + 1;
+                    if j < b.len() { next_char(j) } else { j }
                 }
+                None => b.len(),
             }
         }
-        Some(']') => {
-            chars.next();
-            while let Some(c) = chars.next() {
-                if c == '\u{7}' {
-                    break;
-                }
-                if c == '\u{1b}' {
-                    chars.next();
-                    break;
-                }
-            }
-        }
-        Some(_) => {
-            chars.next();
-        }
-        None => {}
+        Some(_) => next_char(i),
+        None => i,
     }
 }
 
@@ -166,6 +200,13 @@ mod tests {
     fn strips_ansi_and_collapses_blanks() {
         let raw = b"\x1b[31mERROR\x1b[0m   status\tcode:  403\r\nnext";
         assert_eq!(normalise(raw), "ERROR status code: 403\nnext");
+    }
+
+    #[test]
+    fn special_characters_and_escapes() {
+        let raw = "a\u{a0}\u{a0}b\u{feff}c\u{85}d é\x1b]0;title\x07e\x1b]x\x1b\\f\x1b(Bg\r\rh\x1bé€i";
+        assert_eq!(normalise(raw.as_bytes()), "a bcd éefBg\n\nh€i");
+        assert_eq!(normalise(b"  lead\n  x  \n"), "lead\nx\n");
     }
 
     #[test]

@@ -3,15 +3,21 @@
 //! Most scenario regexes are word lists (`(?i)\b(kube2iam|kiam)\b`): every match is one of a
 //! finite set of literals, possibly with a word boundary on either side. Those need no regex
 //! engine at all: the Aho-Corasick pass finds the literal and the boundaries are checked on the
-//! bytes around the hit. The others get a `regex-lite` engine (cheap to compile) that is run
-//! anchored at each hit of one of their prefix literals, so its cost is bounded by the length of
-//! a possible match, never by the length of the paste. A regex with no usable prefix is run over
+//! bytes around the hit. The others get an engine, compiled once per knowledge-base build, that
+//! is run anchored at each hit of one of their prefix literals over a bounded window, so its
+//! cost is bounded by the length of a possible match, never by the length of the paste. The
+//! engine is `regex-automata`'s meta regex (lazy DFA) built from the pattern read with
+//! `regex-lite`'s semantics (ASCII `\b`, `\s`, `\w`, `\d` and case folding, `.` and negated
+//! classes over code points); `regex-lite` itself only for the rare pattern those cannot express. A regex with no usable prefix is run over
 //! the whole text with the full `regex` engine (none of the built-in ones needs that).
 
 use std::collections::HashMap;
 
+use regex_automata::meta;
+use regex_automata::nfa::thompson::WhichCaptures;
+use regex_automata::{Anchored, Input};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
-use regex_syntax::hir::{Class, Hir, HirKind, Look};
+use regex_syntax::hir::{Capture, Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look, Repetition};
 
 /// Most literals one regex may expand to.
 const MAX_LITERALS: usize = 256;
@@ -66,8 +72,8 @@ pub(crate) enum Plan {
         min_len: usize,
         /// A match may contain a line break.
         multiline: bool,
-        /// `^(?s:.)(?:regex)`: one character of context, then the regex.
-        engine: regex_lite::Regex,
+        /// The engine run at each prefix hit.
+        engine: Verifier,
     },
     /// No usable prefix: the full engine over the whole text.
     WholeText(regex::Regex),
@@ -136,10 +142,12 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
         Some(rest) => (rest, true),
         None => (pattern, false),
     };
+    // The pattern without its leading `(?i)`, parsed once for the literal analyses below.
+    let plain = if case_insensitive { parse(body) } else { Ok(hir.clone()) };
     let simple_flags = !body.contains("(?") || !body.replace("(?:", "").contains("(?");
     if simple_flags {
-        let plain = if case_insensitive { parse(body)? } else { hir.clone() };
-        if let Some(alternatives) = expand(&plain)
+        let plain = plain.as_ref().map_err(Clone::clone)?;
+        if let Some(alternatives) = expand(plain)
             && !alternatives.is_empty()
             && alternatives.iter().all(|a| a.literal.len() >= MIN_LITERAL)
         {
@@ -152,14 +160,30 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
             });
         }
     }
-    let engine = match lite(&format!("^(?s:.)(?:{pattern})")) {
-        Ok(re) => re,
-        Err(e) => return Err(lite(pattern).err().map_or_else(|| short_error(e), short_error)),
+    let engine = match codepoint_hir(pattern, &hir).and_then(|h| {
+        // Only ever run anchored and for a yes/no: no prefilter, no capture groups.
+        meta::Builder::new()
+            .configure(
+                meta::Config::new()
+                    .auto_prefilter(false)
+                    .which_captures(WhichCaptures::None),
+            )
+            .build_from_hir(&h)
+            .ok()
+    }) {
+        Some(re) => Verifier::Dfa(re),
+        None => match lite(&format!("^(?s:.)(?:{pattern})")) {
+            Ok(re) => Verifier::Lite(re),
+            Err(e) => return Err(lite(pattern).err().map_or_else(|| short_error(e), short_error)),
+        },
     };
-    let plan = match literals(pattern, ExtractKind::Prefix) {
+    // Errors are still reported as `regex-lite` sees them.
+    lite(pattern).map_err(short_error)?;
+    let plain = plain.ok();
+    let plan = match plain.as_ref().and_then(|h| literals(h, ExtractKind::Prefix)) {
         Some(prefixes) => Plan::Anchored {
             prefixes,
-            suffixes: literals(pattern, ExtractKind::Suffix),
+            suffixes: plain.as_ref().and_then(|h| literals(h, ExtractKind::Suffix)),
             min_len: hir.properties().minimum_len().unwrap_or(0),
             multiline: may_match_newline(&hir),
             engine,
@@ -167,6 +191,108 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
         None => Plan::WholeText(regex::Regex::new(pattern).map_err(short_error)?),
     };
     Ok(Analysis { matches_empty, plan })
+}
+
+/// Bytes after a prefix hit that an anchored engine may look at.
+pub(crate) const VERIFY_WINDOW: usize = 4096;
+
+/// An engine run anchored at prefix hits.
+#[derive(Debug, Clone)]
+pub(crate) enum Verifier {
+    /// Lazy DFA over the pattern with `regex-lite` semantics; sees the whole text for look-around.
+    Dfa(meta::Regex),
+    /// `^(?s:.)(?:regex)`: one character of context, then the regex.
+    Lite(regex_lite::Regex),
+}
+
+impl Verifier {
+    /// Whether a match starts at `pos` and ends within `VERIFY_WINDOW` bytes.
+    pub(crate) fn matches_at(&self, text: &str, pos: usize) -> bool {
+        let end = ceil(text, pos.saturating_add(VERIFY_WINDOW));
+        match self {
+            Verifier::Dfa(re) => re.is_match(Input::new(text).range(pos..end).anchored(Anchored::Yes)),
+            Verifier::Lite(re) => {
+                if pos == 0 {
+                    // Nothing before the text: a blank stands for its start.
+                    let mut window = String::with_capacity(end + 1);
+                    window.push(' ');
+                    window.push_str(&text[..end]);
+                    return re.is_match(&window);
+                }
+                re.is_match(&text[floor(text, pos - 1)..end])
+            }
+        }
+    }
+}
+
+fn floor(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The pattern as `regex-lite` reads it, for the full engines: `hir` was parsed without Unicode
+/// (ASCII classes, boundaries and case folding, as `regex-lite` has them); byte classes that
+/// hold every non-ASCII byte (`.`, `[^\n]`, `\W`) become classes of code points, as they are in
+/// `regex-lite`. `None` when that is not exact (a `\x` escape, a class with some but not all
+/// non-ASCII bytes).
+fn codepoint_hir(pattern: &str, hir: &Hir) -> Option<Hir> {
+    if pattern.contains("\\x") {
+        return None;
+    }
+    fn walk(h: &Hir) -> Option<Hir> {
+        Some(match h.kind() {
+            HirKind::Class(Class::Bytes(b)) => {
+                let high: usize = b
+                    .ranges()
+                    .iter()
+                    .filter(|r| r.end() >= 0x80)
+                    .map(|r| usize::from(r.end() - r.start().max(0x80)) + 1)
+                    .sum();
+                if high == 0 {
+                    return Some(h.clone());
+                }
+                if high != 0x80 {
+                    return None;
+                }
+                let mut ranges: Vec<ClassUnicodeRange> = b
+                    .ranges()
+                    .iter()
+                    .filter(|r| r.start() < 0x80)
+                    .map(|r| ClassUnicodeRange::new(char::from(r.start()), char::from(r.end().min(0x7f))))
+                    .collect();
+                ranges.push(ClassUnicodeRange::new('\u{80}', char::MAX));
+                Hir::class(Class::Unicode(ClassUnicode::new(ranges)))
+            }
+            HirKind::Literal(l) => {
+                if std::str::from_utf8(&l.0).is_err() {
+                    return None;
+                }
+                h.clone()
+            }
+            HirKind::Empty | HirKind::Look(_) | HirKind::Class(Class::Unicode(_)) => h.clone(),
+            HirKind::Repetition(r) => Hir::repetition(Repetition {
+                sub: Box::new(walk(&r.sub)?),
+                ..r.clone()
+            }),
+            HirKind::Capture(c) => Hir::capture(Capture {
+                sub: Box::new(walk(&c.sub)?),
+                ..c.clone()
+            }),
+            HirKind::Concat(items) => Hir::concat(items.iter().map(walk).collect::<Option<Vec<_>>>()?),
+            HirKind::Alternation(items) => Hir::alternation(items.iter().map(walk).collect::<Option<Vec<_>>>()?),
+        })
+    }
+    walk(hir)
 }
 
 /// Whether any match may contain `\n`.
@@ -328,13 +454,11 @@ fn merge(x: Option<Boundary>, y: Option<Boundary>) -> Option<Option<Boundary>> {
     }
 }
 
-/// Literals that every match of the regex starts (or ends) with, compared ASCII
+/// Literals that every match of the regex (parsed without a leading `(?i)`) starts (or ends) with, compared ASCII
 /// case-insensitively, or `None` when there is no short, finite set of at least 3 characters
 /// each.
-fn literals(src: &str, kind: ExtractKind) -> Option<Vec<String>> {
-    let stripped = src.strip_prefix("(?i)").unwrap_or(src);
-    let hir = parse(stripped).ok()?;
-    let seq = Extractor::new().kind(kind).extract(&hir);
+fn literals(hir: &Hir, kind: ExtractKind) -> Option<Vec<String>> {
+    let seq = Extractor::new().kind(kind).extract(hir);
     let lits = seq.literals()?;
     let mut out: Vec<String> = Vec::new();
     for l in lits {
