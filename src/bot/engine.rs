@@ -181,6 +181,7 @@ pub struct Engine {
     metrics: Arc<Metrics>,
     evidence: Mutex<Evidence>,
     config: EngineConfig,
+    cpu: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Engine {
@@ -201,6 +202,7 @@ impl Engine {
             store,
             metrics,
             evidence: Mutex::new(Evidence::default()),
+            cpu: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
             config,
         }
     }
@@ -242,7 +244,21 @@ impl Engine {
     /// Decides whether a pasted message gets an auto-reply, and builds it.
     pub async fn auto(&self, platform: Platform, place: Place<'_>, text: &[u8]) -> AutoOutcome {
         let kb = self.kb();
-        let d = self.diagnose(&kb, platform, "auto", text, MatchMode::Auto);
+        // Diagnosis is CPU work (up to a few ms for a 1 MiB paste): run it on the blocking pool,
+        // at most one per core, so the async workers stay free to ack events within Slack's
+        // and Discord's deadlines.
+        let d = {
+            let _permit = self.cpu.acquire().await;
+            let (kb2, metrics, bytes) = (kb.clone(), self.metrics.clone(), text.to_vec());
+            let work = move || diagnose_counted(&metrics, &kb2, platform, "auto", &bytes, MatchMode::Auto);
+            match tokio::task::spawn_blocking(work).await {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!(error = %e, "diagnosis task failed; staying silent");
+                    return AutoOutcome::Silent(Silence::NotConfident);
+                }
+            }
+        };
         let Verdict::Match(hit) = &d.verdict else {
             if let Some(hit) = kb.matcher().shadow_match(&d.ranking) {
                 tracing::debug!(scenario = %kb.scenario(hit.scenario).id, "shadow scenario: silent");
@@ -289,7 +305,14 @@ impl Engine {
                 None => plain(unknown(&kb, command, &id)),
             },
             Command::Diagnose(q) => {
-                let d = Arc::new(self.diagnose(&kb, platform, "command", q.as_bytes(), MatchMode::Command));
+                let d = Arc::new(diagnose_counted(
+                    &self.metrics,
+                    &kb,
+                    platform,
+                    "command",
+                    q.as_bytes(),
+                    MatchMode::Command,
+                ));
                 let reply = reply::build(&kb, &d).unwrap_or_else(|| reply::list(&kb));
                 CommandOutcome {
                     reply,
@@ -351,45 +374,45 @@ impl Engine {
         let ev = self.evidence.lock().unwrap_or_else(|e| e.into_inner());
         ev.get(&key, self.config.evidence_memory)
     }
+}
 
-    fn diagnose(
-        &self,
-        kb: &KnowledgeBase,
-        platform: Platform,
-        trigger: &str,
-        text: &[u8],
-        mode: MatchMode,
-    ) -> Diagnosis {
-        let start = Instant::now();
-        let d = diagnose(kb, text, mode);
-        let took = start.elapsed();
-        let (scenario, verdict, score) = match &d.verdict {
-            Verdict::Match(h) => (kb.scenario(h.scenario).id.as_str(), "match", h.score),
-            Verdict::Ambiguous(hs) => (kb.scenario(hs[0].scenario).id.as_str(), "ambiguous", hs[0].score),
-            Verdict::None => match kb
-                .matcher()
-                .shadow_match(&d.ranking)
-                .filter(|_| mode == MatchMode::Auto)
-            {
-                Some(h) => (kb.scenario(h.scenario).id.as_str(), "shadow", h.score),
-                None => ("none", "none", d.ranking.first().map_or(0.0, |h| h.score)),
-            },
-        };
-        self.metrics
-            .diagnosis(scenario, verdict, platform.as_str(), trigger, took);
-        tracing::info!(
-            platform = platform.as_str(),
-            trigger,
-            scenario,
-            verdict,
-            score = format_args!("{score:.2}"),
-            latency_us = took.as_micros() as u64,
-            bytes = text.len(),
-            secrets = d.secrets.count(),
-            "diagnosed"
-        );
-        d
-    }
+/// Diagnoses, then counts and logs the result (scenario, verdict, score, latency; never text).
+fn diagnose_counted(
+    metrics: &Metrics,
+    kb: &KnowledgeBase,
+    platform: Platform,
+    trigger: &str,
+    text: &[u8],
+    mode: MatchMode,
+) -> Diagnosis {
+    let start = Instant::now();
+    let d = diagnose(kb, text, mode);
+    let took = start.elapsed();
+    let (scenario, verdict, score) = match &d.verdict {
+        Verdict::Match(h) => (kb.scenario(h.scenario).id.as_str(), "match", h.score),
+        Verdict::Ambiguous(hs) => (kb.scenario(hs[0].scenario).id.as_str(), "ambiguous", hs[0].score),
+        Verdict::None => match kb
+            .matcher()
+            .shadow_match(&d.ranking)
+            .filter(|_| mode == MatchMode::Auto)
+        {
+            Some(h) => (kb.scenario(h.scenario).id.as_str(), "shadow", h.score),
+            None => ("none", "none", d.ranking.first().map_or(0.0, |h| h.score)),
+        },
+    };
+    metrics.diagnosis(scenario, verdict, platform.as_str(), trigger, took);
+    tracing::info!(
+        platform = platform.as_str(),
+        trigger,
+        scenario,
+        verdict,
+        score = format_args!("{score:.2}"),
+        latency_us = took.as_micros() as u64,
+        bytes = text.len(),
+        secrets = d.secrets.count(),
+        "diagnosed"
+    );
+    d
 }
 
 fn unknown(kb: &KnowledgeBase, command: &str, name: &str) -> Reply {
