@@ -4,164 +4,25 @@
 
 #[path = "support/fake_slack.rs"]
 mod fake_slack;
-
-use std::io::Read;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+#[path = "support/serve_process.rs"]
+mod serve_process;
 
 use fake_slack::*;
 use serde_json::{Value, json};
+use serve_process::{Served, Transport};
 
 const HOP_LIMIT_PASTE: &str = include_str!("corpus/positive/token-hop-limit-container/jenkins-agent-js.txt");
 const ACCESS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
-/// A running `imdsbot serve`, killed on drop (its log is printed if the test failed).
-struct Bot {
-    child: Child,
-    base: String,
-    log: PathBuf,
-    http: reqwest::Client,
+/// `serve` with debug logs, as when troubleshooting.
+async fn start(fake: &FakeSlack, transport: Transport) -> Served {
+    Served::start_with(fake, transport, &[("RUST_LOG", "info,imdsbot=debug".to_string())]).await
 }
 
-impl Drop for Bot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- imdsbot log ---\n{}", self.log_text());
-        }
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-enum Transport {
-    Http,
-    Socket,
-}
-
-impl Bot {
-    async fn start(fake: &FakeSlack, transport: Transport) -> Bot {
-        let port = free_port();
-        let log = std::env::temp_dir().join(format!("imdsbot-slack-test-{port}-{}.log", std::process::id()));
-        let file = std::fs::File::create(&log).expect("log file");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_imdsbot"));
-        cmd.arg("serve")
-            .current_dir(std::env::temp_dir())
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", "info,imdsbot=debug")
-            .env("SLACK_BOT_TOKEN", BOT_TOKEN)
-            .env("IMDSBOT_SLACK_API_URL", fake.api_url())
-            .env("IMDSBOT_LISTEN", format!("127.0.0.1:{port}"))
-            .env("IMDSBOT_SLACK_PACE_MS", "1")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().expect("log file"))
-            .stderr(file);
-        match transport {
-            Transport::Http => cmd.env("SLACK_SIGNING_SECRET", SIGNING_SECRET),
-            Transport::Socket => cmd.env("SLACK_APP_TOKEN", APP_TOKEN),
-        };
-        let child = cmd.spawn().expect("spawn imdsbot serve");
-        let mut bot = Bot {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-            http: reqwest::Client::new(),
-        };
-        bot.wait_ready().await;
-        bot
-    }
-
-    fn log_text(&self) -> String {
-        let mut s = String::new();
-        if let Ok(mut f) = std::fs::File::open(&self.log) {
-            let _ = f.read_to_string(&mut s);
-        }
-        s
-    }
-
-    async fn wait_ready(&mut self) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("imdsbot exited ({status}):\n{}", self.log_text());
-            }
-            if let Ok(r) = self.http.get(format!("{}/readyz", self.base)).send().await
-                && r.status() == 200
-            {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "imdsbot not ready:\n{}",
-                self.log_text()
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    }
-
-    /// POSTs a signed request like Slack does; `ts_offset` ages the timestamp.
-    async fn signed(&self, path: &str, body: Vec<u8>, form: bool, headers: &[(&str, String)]) -> reqwest::Response {
-        let ts = now().to_string();
-        let sig = sign(SIGNING_SECRET, &ts, &body);
-        let mut all = vec![("x-slack-request-timestamp", ts), ("x-slack-signature", sig)];
-        all.extend(headers.iter().map(|(k, v)| (*k, v.clone())));
-        self.raw(path, body, form, &all).await
-    }
-
-    async fn raw(&self, path: &str, body: Vec<u8>, form: bool, headers: &[(&str, String)]) -> reqwest::Response {
-        let mut req = self.http.post(format!("{}{path}", self.base)).body(body).header(
-            "content-type",
-            if form {
-                "application/x-www-form-urlencoded"
-            } else {
-                "application/json"
-            },
-        );
-        for (k, v) in headers {
-            req = req.header(*k, v);
-        }
-        req.send().await.expect("request to imdsbot")
-    }
-
-    async fn event(&self, ev: &Value) -> reqwest::Response {
-        self.signed("/slack/events", ev.to_string().into_bytes(), false, &[])
-            .await
-    }
-
-    async fn command(&self, channel: &str, text: &str, response_url: &str) -> reqwest::Response {
-        let body = serde_urlencoded::to_string(command_fields(channel, text, response_url)).expect("form");
-        self.signed("/slack/commands", body.into_bytes(), true, &[]).await
-    }
-
-    async fn click(&self, payload: &Value) -> reqwest::Response {
-        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).expect("form");
-        self.signed("/slack/interactivity", body.into_bytes(), true, &[]).await
-    }
-
-    async fn metrics(&self) -> String {
-        self.http
-            .get(format!("{}/metrics", self.base))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics text")
-    }
-}
-
-async fn setup() -> (FakeSlack, Bot) {
+async fn setup() -> (FakeSlack, Served) {
     let fake = FakeSlack::start().await;
-    let bot = Bot::start(&fake, Transport::Http).await;
+    let bot = start(&fake, Transport::Http).await;
     (fake, bot)
 }
 
@@ -648,7 +509,7 @@ async fn a_one_mebibyte_paste_is_answered_within_limits() {
 #[tokio::test]
 async fn socket_mode_runs_the_same_flows() {
     let fake = FakeSlack::start().await;
-    let bot = Bot::start(&fake, Transport::Socket).await;
+    let bot = start(&fake, Transport::Socket).await;
     assert!(fake.requests().iter().any(|r| r.method == "apps.connections.open"));
     // A paste: acked, answered in its thread; a redelivered envelope with the same event id is
     // not answered again.

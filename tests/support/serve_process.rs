@@ -1,5 +1,6 @@
-//! `imdsbot serve` as a child process configured for the fake Slack (HTTP transport), killed on
-//! drop. Used by the operations tests and the `serve` benchmark (each uses a different subset).
+//! `imdsbot serve` as a child process configured for the fake Slack (HTTP or Socket Mode),
+//! killed on drop, with requests signed like Slack signs them. Used by the Slack and operations
+//! tests and the `serve` benchmark (each uses a different subset).
 #![allow(dead_code)]
 
 use std::io::Read;
@@ -7,7 +8,18 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::fake_slack::{BOT_TOKEN, FakeSlack, SIGNING_SECRET, message_event, now, sign};
+use serde_json::Value;
+
+use super::fake_slack::{APP_TOKEN, BOT_TOKEN, FakeSlack, SIGNING_SECRET, command_fields, message_event, now, sign};
+
+/// How `serve` receives Slack's events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Signed HTTP requests (`SLACK_SIGNING_SECRET`).
+    Http,
+    /// Socket Mode over the fake's WebSocket (`SLACK_APP_TOKEN`).
+    Socket,
+}
 
 pub struct Served {
     pub child: Child,
@@ -39,6 +51,12 @@ fn free_port() -> u16 {
 impl Served {
     /// Starts `serve` for Slack over HTTP against `fake`, with extra environment variables.
     pub async fn start(fake: &FakeSlack, extra_env: &[(&str, String)]) -> Served {
+        Served::start_with(fake, Transport::Http, extra_env).await
+    }
+
+    /// Starts `serve` for Slack over `transport` against `fake`, with extra environment
+    /// variables (which override the defaults, `RUST_LOG=info` among them).
+    pub async fn start_with(fake: &FakeSlack, transport: Transport, extra_env: &[(&str, String)]) -> Served {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("imdsbot-serve-{port}-{}.log", std::process::id()));
         let file = std::fs::File::create(&log).expect("log file");
@@ -49,13 +67,16 @@ impl Served {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "info")
             .env("SLACK_BOT_TOKEN", BOT_TOKEN)
-            .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
             .env("IMDSBOT_SLACK_API_URL", fake.api_url())
             .env("IMDSBOT_LISTEN", format!("127.0.0.1:{port}"))
             .env("IMDSBOT_SLACK_PACE_MS", "1")
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("log file"))
             .stderr(file);
+        match transport {
+            Transport::Http => cmd.env("SLACK_SIGNING_SECRET", SIGNING_SECRET),
+            Transport::Socket => cmd.env("SLACK_APP_TOKEN", APP_TOKEN),
+        };
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
@@ -93,20 +114,69 @@ impl Served {
         s
     }
 
-    /// Delivers a signed `message` event; returns the HTTP status.
+    /// POSTs `body` to `path` with exactly `headers` (no signature unless among them); `form`
+    /// picks the content type.
+    async fn post(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        form: bool,
+        headers: &[(&str, String)],
+    ) -> reqwest::Result<reqwest::Response> {
+        let content_type = if form {
+            "application/x-www-form-urlencoded"
+        } else {
+            "application/json"
+        };
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        req.send().await
+    }
+
+    /// Like [`Served::post`]; panics when `serve` cannot be reached.
+    pub async fn raw(&self, path: &str, body: Vec<u8>, form: bool, headers: &[(&str, String)]) -> reqwest::Response {
+        self.post(path, body, form, headers).await.expect("request to imdsbot")
+    }
+
+    /// POSTs `body` to `path` signed like Slack signs it, with extra `headers`.
+    pub async fn signed(&self, path: &str, body: Vec<u8>, form: bool, headers: &[(&str, String)]) -> reqwest::Response {
+        let mut all = signature(&body);
+        all.extend(headers.iter().map(|(k, v)| (*k, v.clone())));
+        self.raw(path, body, form, &all).await
+    }
+
+    /// Delivers a signed `message` event; returns the HTTP status (0 when `serve` cannot be
+    /// reached).
     pub async fn deliver(&self, event_id: &str, channel: &str, ts: &str, text: &str) -> u16 {
         let body = message_event(event_id, channel, ts, text).to_string().into_bytes();
-        let stamp = now().to_string();
-        let sig = sign(SIGNING_SECRET, &stamp, &body);
-        self.http
-            .post(format!("{}/slack/events", self.base))
-            .header("content-type", "application/json")
-            .header("x-slack-request-timestamp", stamp)
-            .header("x-slack-signature", sig)
-            .body(body)
-            .send()
+        let headers = signature(&body);
+        self.post("/slack/events", body, false, &headers)
             .await
             .map_or(0, |r| r.status().as_u16())
+    }
+
+    /// Delivers a signed Events API request.
+    pub async fn event(&self, ev: &Value) -> reqwest::Response {
+        self.signed("/slack/events", ev.to_string().into_bytes(), false, &[])
+            .await
+    }
+
+    /// Sends a signed `/imds` slash command.
+    pub async fn command(&self, channel: &str, text: &str, response_url: &str) -> reqwest::Response {
+        let body = serde_urlencoded::to_string(command_fields(channel, text, response_url)).expect("form");
+        self.signed("/slack/commands", body.into_bytes(), true, &[]).await
+    }
+
+    /// Sends a signed interactivity request (a button click).
+    pub async fn click(&self, payload: &Value) -> reqwest::Response {
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).expect("form");
+        self.signed("/slack/interactivity", body.into_bytes(), true, &[]).await
     }
 
     /// Sends a signal with `kill`.
@@ -141,4 +211,11 @@ impl Served {
             .parse()
             .ok()
     }
+}
+
+/// The headers with which Slack signs `body`, timestamped now.
+fn signature(body: &[u8]) -> Vec<(&'static str, String)> {
+    let stamp = now().to_string();
+    let sig = sign(SIGNING_SECRET, &stamp, body);
+    vec![("x-slack-request-timestamp", stamp), ("x-slack-signature", sig)]
 }
