@@ -244,19 +244,14 @@ impl Engine {
     /// Decides whether a pasted message gets an auto-reply, and builds it.
     pub async fn auto(&self, platform: Platform, place: Place<'_>, text: &[u8]) -> AutoOutcome {
         let kb = self.kb();
-        // Diagnosis is CPU work (up to a few ms for a 1 MiB paste): run it on the blocking pool,
-        // at most one per core, so the async workers stay free to ack events within Slack's
-        // and Discord's deadlines.
-        let d = {
-            let _permit = self.cpu.acquire().await;
-            let (kb2, metrics, bytes) = (kb.clone(), self.metrics.clone(), text.to_vec());
-            let work = move || diagnose_counted(&metrics, &kb2, platform, "auto", &bytes, MatchMode::Auto);
-            match tokio::task::spawn_blocking(work).await {
-                Ok(d) => d,
-                Err(e) => {
-                    tracing::error!(error = %e, "diagnosis task failed; staying silent");
-                    return AutoOutcome::Silent(Silence::NotConfident);
-                }
+        let d = match self
+            .diagnose_off_workers(&kb, platform, "auto", text.to_vec(), MatchMode::Auto)
+            .await
+        {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "diagnosis task failed; staying silent");
+                return AutoOutcome::Silent(Silence::NotConfident);
             }
         };
         let Verdict::Match(hit) = &d.verdict else {
@@ -290,7 +285,7 @@ impl Engine {
     }
 
     /// Answers an explicit `/imds` command. `command` is how users type it (for help texts).
-    pub fn command(&self, platform: Platform, command: &str, text: &str) -> CommandOutcome {
+    pub async fn command(&self, platform: Platform, command: &str, text: &str) -> CommandOutcome {
         let kb = self.kb();
         let plain = |reply| CommandOutcome { reply, diagnosis: None };
         match Command::parse(text) {
@@ -305,14 +300,16 @@ impl Engine {
                 None => plain(unknown(&kb, command, &id)),
             },
             Command::Diagnose(q) => {
-                let d = Arc::new(diagnose_counted(
-                    &self.metrics,
-                    &kb,
-                    platform,
-                    "command",
-                    q.as_bytes(),
-                    MatchMode::Command,
-                ));
+                let d = match self
+                    .diagnose_off_workers(&kb, platform, "command", q.into_bytes(), MatchMode::Command)
+                    .await
+                {
+                    Ok(d) => Arc::new(d),
+                    Err(e) => {
+                        tracing::error!(error = %e, "diagnosis task failed; answering with the scenario list");
+                        return plain(reply::list(&kb));
+                    }
+                };
                 let reply = reply::build(&kb, &d).unwrap_or_else(|| reply::list(&kb));
                 CommandOutcome {
                     reply,
@@ -360,6 +357,24 @@ impl Engine {
                 ActionOutcome::Acknowledged(thanks.to_string())
             }
         }
+    }
+
+    /// Diagnoses `text` with [`diagnose_counted`] on the blocking pool, at most one per core:
+    /// diagnosis is CPU work (up to a few ms for a 1 MiB paste), and the async workers must stay
+    /// free to ack events within Slack's and Discord's deadlines. Fails only if the diagnosis
+    /// task panicked or was cancelled.
+    async fn diagnose_off_workers(
+        &self,
+        kb: &Arc<KnowledgeBase>,
+        platform: Platform,
+        trigger: &'static str,
+        text: Vec<u8>,
+        mode: MatchMode,
+    ) -> Result<Diagnosis, tokio::task::JoinError> {
+        // The semaphore is never closed; were it closed, diagnosis would go on without a permit.
+        let _permit = self.cpu.acquire().await.ok();
+        let (kb, metrics) = (kb.clone(), self.metrics.clone());
+        tokio::task::spawn_blocking(move || diagnose_counted(&metrics, &kb, platform, trigger, &text, mode)).await
     }
 
     /// Keeps a diagnosis so buttons in `place` can use its evidence.
@@ -599,8 +614,8 @@ mod tests {
         assert!(e.first_delivery(Platform::Discord, "Ev1", "event").await);
     }
 
-    #[test]
-    fn commands_always_answer() {
+    #[tokio::test]
+    async fn commands_always_answer() {
         let e = engine(EngineConfig::default());
         for q in [
             "help",
@@ -612,7 +627,7 @@ mod tests {
             "403 forbidden",
             "hello",
         ] {
-            let out = e.command(Platform::Slack, "/imds", q);
+            let out = e.command(Platform::Slack, "/imds", q).await;
             let text = crate::render::text::render(&out.reply);
             assert!(!text.trim().is_empty(), "{q}");
         }

@@ -202,7 +202,7 @@ async fn on_message(s: &Shared, http: &Http, msg: &Message) {
     };
     let reply = if mentioned || dm {
         let text = strip_mentions(&msg.content);
-        let out = s.rt.engine.command(P, MENTION_INVOCATION, &text);
+        let out = s.rt.engine.command(P, MENTION_INVOCATION, &text).await;
         if let Some(d) = out.diagnosis {
             s.rt.engine.remember(P, place, d);
         }
@@ -239,7 +239,7 @@ async fn on_message(s: &Shared, http: &Http, msg: &Message) {
 async fn on_command(s: &Shared, http: &Http, cmd: &CommandInteraction) {
     let start = Instant::now();
     let text = commands::to_text(&cmd.data.options);
-    let out = s.rt.engine.command(P, commands::INVOCATION, &text);
+    let out = s.rt.engine.command(P, commands::INVOCATION, &text).await;
     let msgs = render(&out.reply);
     let Some((head, rest)) = msgs.split_first() else {
         return;

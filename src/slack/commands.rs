@@ -27,7 +27,7 @@ pub(crate) fn on_command(slack: &Arc<Slack>, ev: SlackCommandEvent) -> Option<&'
     let slack2 = slack.clone();
     slack.rt.tasks.spawn(async move {
         let slack = slack2;
-        let out = slack.rt.engine.command(PLATFORM, COMMAND, &text);
+        let out = slack.rt.engine.command(PLATFORM, COMMAND, &text).await;
         let msgs = render(&out.reply);
         let channel = ev.channel_id.to_string();
         if !public {
