@@ -20,15 +20,8 @@ const CHANNEL: u64 = 950_000_000_000_000_001;
 const N: usize = 1000;
 const WARMUP: usize = 20;
 
-fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(run());
-}
-
-async fn run() {
+#[tokio::main]
+async fn main() {
     let fake = FakeDiscord::start().await;
     let kb = imdsbot::knowledge::load_embedded().expect("knowledge base");
     let config = EngineConfig {

@@ -29,15 +29,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    rt.block_on(run());
-}
-
-async fn run() {
+#[tokio::main]
+async fn main() {
     let fake = FakeSlack::start().await;
 
     let mut starts = Vec::new();
@@ -93,7 +86,9 @@ async fn answer_rate(fake: &FakeSlack, label: &str, env: &[(&str, String)]) {
         PASTE,
     )
     .await;
-    let per_answer = settle(fake, &format!("{prefix}W")).await;
+    let per_answer = fake
+        .settled_posts(&format!("{prefix}W"), Duration::from_millis(500))
+        .await;
     let before = fake.requests().len();
     let start = Instant::now();
     let bot = std::sync::Arc::new(bot);
@@ -133,16 +128,4 @@ async fn answer_rate(fake: &FakeSlack, label: &str, env: &[(&str, String)]) {
         "answer rate ({label}): {ANSWERS} pastes answered in full ({per_answer} messages each) in {took:.2?} = {:.0} answers/s",
         ANSWERS as f64 / took.as_secs_f64()
     );
-}
-
-async fn settle(fake: &FakeSlack, channel: &str) -> usize {
-    let mut last = fake.wait_posts(channel, 1).await.len();
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = fake.posts(channel).len();
-        if now == last {
-            return now;
-        }
-        last = now;
-    }
 }

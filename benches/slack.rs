@@ -22,14 +22,6 @@ use imdsbot::serve::Runtime;
 const PASTE: &str = include_str!("../tests/corpus/positive/token-hop-limit-container/jenkins-agent-js.txt");
 const CHATTER: &str = "deploy of payments-api to staging finished, canary looks fine; lunch at 12:30?";
 
-fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    rt.block_on(run());
-}
-
 struct Target {
     url: String,
     http: reqwest::Client,
@@ -98,7 +90,8 @@ async fn open_loop(t: &Arc<Target>, n: usize, rate: u64, prefix: &str, text: &'s
     out
 }
 
-async fn run() {
+#[tokio::main]
+async fn main() {
     let fake = FakeSlack::start().await;
     let kb = load(&KbSource::Embedded, &[]).expect("embedded knowledge base");
     let runtime = Runtime::new(kb);

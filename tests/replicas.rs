@@ -16,18 +16,8 @@ use serve_process::Served;
 
 const PASTE: &str = include_str!("corpus/positive/token-hop-limit-container/jenkins-agent-js.txt");
 
-/// Waits until the number of posts to `channel` stops changing for 700 ms.
-async fn settled_posts(fake: &FakeSlack, channel: &str) -> usize {
-    let mut last = fake.wait_posts(channel, 1).await.len();
-    loop {
-        tokio::time::sleep(Duration::from_millis(700)).await;
-        let now = fake.posts(channel).len();
-        if now == last {
-            return now;
-        }
-        last = now;
-    }
-}
+/// How long the number of posts to a channel must stay the same for an answer to be complete.
+const SETTLED: Duration = Duration::from_millis(700);
 
 /// The same event delivered to two replicas at once.
 async fn deliver_to_both(a: &Served, b: &Served, event_id: &str, channel: &str) {
@@ -49,11 +39,11 @@ async fn two_replicas_share_redis_and_answer_exactly_once() {
 
     // What one answer looks like: the same paste, delivered once.
     assert_eq!(a.deliver("EvSOLO", "CSOLO", "1700000100.000100", PASTE).await, 200);
-    let one_answer = settled_posts(&fake, "CSOLO").await;
+    let one_answer = fake.settled_posts("CSOLO", SETTLED).await;
 
     deliver_to_both(&a, &b, "EvBOTH", "CBOTH").await;
     assert_eq!(
-        settled_posts(&fake, "CBOTH").await,
+        fake.settled_posts("CBOTH", SETTLED).await,
         one_answer,
         "exactly one answer across replicas"
     );
@@ -70,9 +60,9 @@ async fn without_shared_state_two_replicas_would_both_answer() {
     let fake = FakeSlack::start().await;
     let (a, b) = tokio::join!(Served::start(&fake, &[]), Served::start(&fake, &[]));
     assert_eq!(a.deliver("EvSOLO", "CSOLO", "1700000100.000100", PASTE).await, 200);
-    let one_answer = settled_posts(&fake, "CSOLO").await;
+    let one_answer = fake.settled_posts("CSOLO", SETTLED).await;
     deliver_to_both(&a, &b, "EvBOTH", "CBOTH").await;
-    assert_eq!(settled_posts(&fake, "CBOTH").await, 2 * one_answer);
+    assert_eq!(fake.settled_posts("CBOTH", SETTLED).await, 2 * one_answer);
 }
 
 #[tokio::test]

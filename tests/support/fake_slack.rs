@@ -167,6 +167,20 @@ impl FakeSlack {
         .await
     }
 
+    /// Waits for a first successful post to `channel`, then until the number of posts to it
+    /// stays the same for `quiet`; returns that number.
+    pub async fn settled_posts(&self, channel: &str, quiet: Duration) -> usize {
+        let mut last = self.wait_posts(channel, 1).await.len();
+        loop {
+            tokio::time::sleep(quiet).await;
+            let now = self.posts(channel).len();
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+    }
+
     /// Socket Mode acks received.
     pub fn acks(&self) -> Vec<Value> {
         self.inner.acks.lock().unwrap().clone()
