@@ -154,32 +154,23 @@ impl Config {
         let mut problems = Vec::new();
         let mut bad = |var: &'static str, message: String| problems.push(Problem { var, message });
 
-        let listen = match get("IMDSBOT_LISTEN") {
-            None => DEFAULT_LISTEN.parse().expect("valid default"),
-            Some(v) => v.parse().unwrap_or_else(|_| {
-                bad(
-                    "IMDSBOT_LISTEN",
-                    format!("`{v}` is not an address like 127.0.0.1:8080 or 0.0.0.0:8080"),
-                );
-                DEFAULT_LISTEN.parse().expect("valid default")
-            }),
-        };
-        let log_format = match get("IMDSBOT_LOG_FORMAT").as_deref() {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(v) => {
-                bad("IMDSBOT_LOG_FORMAT", format!("`{v}` is not `text` or `json`"));
-                LogFormat::Text
+        let listen = parse_opt(&get, &mut bad, "IMDSBOT_LISTEN", |v| {
+            v.parse()
+                .map_err(|_| format!("`{v}` is not an address like 127.0.0.1:8080 or 0.0.0.0:8080"))
+        })
+        .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default"));
+        let log_format = parse_opt(&get, &mut bad, "IMDSBOT_LOG_FORMAT", |v| match v.as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!("`{v}` is not `text` or `json`")),
+        })
+        .unwrap_or_default();
+        let redis_url = parse_opt(&get, &mut bad, "IMDSBOT_REDIS_URL", |v| {
+            if v.starts_with("redis://") || v.starts_with("rediss://") || v.starts_with("redis+unix://") {
+                Ok(Secret::new(v))
+            } else {
+                Err("must start with redis://, rediss:// or redis+unix://".to_string())
             }
-        };
-        let redis_url = get("IMDSBOT_REDIS_URL").map(|v| {
-            if !(v.starts_with("redis://") || v.starts_with("rediss://") || v.starts_with("redis+unix://")) {
-                bad(
-                    "IMDSBOT_REDIS_URL",
-                    "must start with redis://, rediss:// or redis+unix://".to_string(),
-                );
-            }
-            Secret::new(v)
         });
 
         let slack = get("SLACK_BOT_TOKEN").map(|token| {
@@ -196,10 +187,8 @@ impl Config {
                         .to_string(),
                 );
             }
-            let api_url = get("IMDSBOT_SLACK_API_URL").unwrap_or_else(|| DEFAULT_SLACK_API_URL.to_string());
-            if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
-                bad("IMDSBOT_SLACK_API_URL", format!("`{api_url}` is not an http(s) URL"));
-            }
+            let api_url = parse_opt(&get, &mut bad, "IMDSBOT_SLACK_API_URL", http_url)
+                .unwrap_or_else(|| DEFAULT_SLACK_API_URL.to_string());
             let channels = get("IMDSBOT_SLACK_CHANNELS").map(|v| {
                 let ids = list(&v);
                 for id in &ids {
@@ -213,7 +202,7 @@ impl Config {
                 bot_token: Secret::new(token),
                 signing_secret,
                 app_token,
-                api_url: api_url.trim_end_matches('/').to_string(),
+                api_url,
                 channels,
             }
         });
@@ -226,12 +215,7 @@ impl Config {
                         .to_string(),
                 );
             }
-            let api_url = get("IMDSBOT_DISCORD_API_URL").map(|v| {
-                if !(v.starts_with("https://") || v.starts_with("http://")) {
-                    bad("IMDSBOT_DISCORD_API_URL", format!("`{v}` is not an http(s) URL"));
-                }
-                v.trim_end_matches('/').to_string()
-            });
+            let api_url = parse_opt(&get, &mut bad, "IMDSBOT_DISCORD_API_URL", http_url);
             let channels = get("IMDSBOT_DISCORD_CHANNELS")
                 .map(|v| {
                     list(&v)
@@ -249,12 +233,8 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default();
-            let guild = get("IMDSBOT_DISCORD_GUILD").and_then(|v| {
-                let n = snowflake(&v);
-                if n.is_none() {
-                    bad("IMDSBOT_DISCORD_GUILD", format!("`{v}` is not a guild id (a number)"));
-                }
-                n
+            let guild = parse_opt(&get, &mut bad, "IMDSBOT_DISCORD_GUILD", |v| {
+                snowflake(&v).ok_or_else(|| format!("`{v}` is not a guild id (a number)"))
             });
             let shards = get("IMDSBOT_DISCORD_SHARDS").and_then(|v| {
                 let index = get("IMDSBOT_DISCORD_SHARD_INDEX");
@@ -514,6 +494,26 @@ fn parse_file(text: &str) -> Result<BTreeMap<&'static str, String>, Vec<Problem>
         out.insert(s.env, text);
     }
     if problems.is_empty() { Ok(out) } else { Err(problems) }
+}
+
+/// The value of `var`, if set, parsed by `parse`; a parse error is reported as a problem naming
+/// `var`, and the setting is then left unset.
+fn parse_opt<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    bad: &mut impl FnMut(&'static str, String),
+    var: &'static str,
+    parse: impl FnOnce(String) -> Result<T, String>,
+) -> Option<T> {
+    parse(get(var)?).map_err(|message| bad(var, message)).ok()
+}
+
+/// An http(s) URL, without a trailing slash.
+fn http_url(v: String) -> Result<String, String> {
+    if v.starts_with("https://") || v.starts_with("http://") {
+        Ok(v.trim_end_matches('/').to_string())
+    } else {
+        Err(format!("`{v}` is not an http(s) URL"))
+    }
 }
 
 fn token_prefix(bad: &mut impl FnMut(&'static str, String), var: &'static str, token: &str, prefix: &str) {
