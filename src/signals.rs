@@ -17,6 +17,10 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
+mod triggers;
+
+use triggers::{Family, Lines, http_status_at};
+
 /// HTTP method of an exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -356,6 +360,7 @@ static IMDS_REF: LazyLock<Regex> = LazyLock::new(|| {
     .expect("imds regex")
 });
 
+/// Any HTTP status: the status line of a response, or one of the ways logs put it in words.
 static STATUS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"HTTP/\d(?:\.\d)?\s+(?P<a>[1-5]\d\d)\b",
@@ -375,6 +380,27 @@ static STATUS: LazyLock<Regex> = LazyLock::new(|| {
         r"|%\{http_code\}[^\n]*\n(?P<k>[1-5]\d\d)[ \t]*(?:\n|$)",
     ))
     .expect("status regex")
+});
+
+/// Statuses in words (`STATUS` without the `HTTP/1.1 403` status line, found by hand).
+static STATUS_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"\b(?P<b>[1-5]\d\d)\s*-\s*(?:Forbidden|Unauthorized|Not Found|Bad Request|Missing or Invalid|Method Not Allowed|Too Many)",
+        r"|\b(?P<c>[1-5]\d\d) (?:Forbidden|Unauthorized|Not Found|Bad Request|Method Not Allowed|Too Many Requests|Proxy Authentication Required|Bad Gateway|Gateway Timeout|Service Unavailable|Internal Server Error)",
+        r"|(?i:status ?code)(?: of|\x22?\s*[:=])\s*(?P<d>[1-5]\d\d)\b",
+        r"|(?i:\bstatus)\s*[:=]\s*(?P<e>[1-5]\d\d)\b",
+        r"|\b(?i:returned|got|returns|responded with)(?: (?:an? )?(?:HTTP|status))? (?P<f>[1-5]\d\d)\b",
+        r"|\bHTTP (?P<g>[1-5]\d\d)\b",
+        // python requests: `401 Client Error: Unauthorized for url: ...`
+        r"|\b(?P<h>[1-5]\d\d) (?:Client|Server) Error\b",
+        // curl -f: `curl: (22) The requested URL returned error: 401`
+        r"|\breturned error:? (?P<i>[1-5]\d\d)\b",
+        // ansible uri: `Status code was 400 and not [200]`
+        r"|(?i:\bstatus code was) (?P<j>[1-5]\d\d)\b",
+        // `curl -w '%{http_code}'`: the status alone on the line after the command
+        r"|%\{http_code\}[^\n]*\n(?P<k>[1-5]\d\d)[ \t]*(?:\n|$)",
+    ))
+    .expect("status words regex")
 });
 
 static METHOD_ON_LINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -457,24 +483,29 @@ const JSON_MAX_NODES: usize = 20_000;
 
 /// Extracts hard evidence from a redacted, normalised paste.
 pub fn extract(text: &str) -> Signals {
-    let other_cloud = OTHER_CLOUD.is_match(text);
+    let lines = Lines::scan(text);
+    let other_cloud = lines.any(Family::OtherCloud, text, &OTHER_CLOUD);
     let mut s = Signals {
-        exchanges: extract_exchanges(text, other_cloud),
+        exchanges: extract_exchanges(text, &lines, other_cloud),
         other_cloud_metadata: other_cloud,
         ..Signals::default()
     };
     s.imds_context = s.exchanges.iter().any(|e| e.imds)
         || if other_cloud {
             // Only an EC2 path (or EC2-only host) counts when another cloud's service is shown.
-            IMDS_REF.captures_iter(text).take(2000).any(|c| {
-                c.name("path").is_some()
-                    || c.name("host").is_some_and(|h| h.as_str() != "169.254.169.254")
-                    || c.name("hpath")
-                        .and_then(|p| imds_path(p.as_str()))
-                        .is_some_and(|p| is_ec2_path(&p))
-            })
+            lines
+                .spans(Family::Imds, text)
+                .flat_map(|(_, line)| IMDS_REF.captures_iter(line))
+                .take(2000)
+                .any(|c| {
+                    c.name("path").is_some()
+                        || c.name("host").is_some_and(|h| h.as_str() != "169.254.169.254")
+                        || c.name("hpath")
+                            .and_then(|p| imds_path(p.as_str()))
+                            .is_some_and(|p| is_ec2_path(&p))
+                })
         } else {
-            IMDS_REF.is_match(text)
+            lines.any(Family::Imds, text, &IMDS_REF)
         };
     if s.imds_context {
         for e in &mut s.exchanges {
@@ -483,11 +514,11 @@ pub fn extract(text: &str) -> Signals {
             }
         }
     }
-    text_facts(text, &mut s);
-    extract_entities(text, &mut s.entities);
+    text_facts(text, &lines, &mut s);
+    extract_entities(text, &lines, &mut s.entities);
     json_evidence(text, &mut s);
-    s.encoded_authorization_message = ENCODED_MSG.is_match(text);
-    s.foreign_http = !s.imds_context && FOREIGN_HTTP.is_match(text);
+    s.encoded_authorization_message = lines.any(Family::Encoded, text, &ENCODED_MSG);
+    s.foreign_http = !s.imds_context && lines.any(Family::Foreign, text, &FOREIGN_HTTP);
     s
 }
 
@@ -509,26 +540,16 @@ fn is_ec2_path(path: &str) -> bool {
             && b[11 - 3] == b'-')
 }
 
-fn extract_exchanges(text: &str, other_cloud: bool) -> Vec<Exchange> {
+fn extract_exchanges(text: &str, lines: &Lines, other_cloud: bool) -> Vec<Exchange> {
     let mut hits: Vec<Hit> = Vec::new();
-    for m in IMDS_REF.find_iter(text).take(2000) {
-        hits.push(Hit::Imds {
-            start: m.start(),
-            end: m.end(),
-        });
+    let imds = lines
+        .spans(Family::Imds, text)
+        .flat_map(|(off, line)| IMDS_REF.find_iter(line).map(move |m| (off + m.start(), off + m.end())));
+    for (start, end) in imds.take(2000) {
+        hits.push(Hit::Imds { start, end });
     }
-    for c in STATUS.captures_iter(text).take(2000) {
-        let g = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"]
-            .iter()
-            .find_map(|n| c.name(n));
-        if let (Some(g), Some(all)) = (g, c.get(0))
-            && let Ok(code) = g.as_str().parse::<u16>()
-        {
-            hits.push(Hit::Status {
-                start: all.start(),
-                code,
-            });
-        }
+    for (start, code) in statuses(text, lines).into_iter().take(2000) {
+        hits.push(Hit::Status { start, code });
     }
     hits.sort_by_key(|h| match h {
         Hit::Imds { start, .. } | Hit::Status { start, .. } => *start,
@@ -644,6 +665,38 @@ fn extract_exchanges(text: &str, other_cloud: bool) -> Vec<Exchange> {
     out
 }
 
+/// HTTP statuses in order as `(start, code)`: `HTTP/1.1 403` status lines and statuses in words,
+/// the earlier one winning where two overlap.
+fn statuses(text: &str, lines: &Lines) -> Vec<(usize, u16)> {
+    let mut found: Vec<(usize, usize, u16)> = lines
+        .http_slash()
+        .iter()
+        .filter_map(|&pos| http_status_at(text.as_bytes(), pos).map(|(end, code)| (pos, end, code)))
+        .collect();
+    for (off, line) in lines.spans(Family::Status, text) {
+        for c in STATUS_WORDS.captures_iter(line) {
+            let g = ["b", "c", "d", "e", "f", "g", "h", "i", "j", "k"]
+                .iter()
+                .find_map(|n| c.name(n));
+            if let (Some(g), Some(all)) = (g, c.get(0))
+                && let Ok(code) = g.as_str().parse::<u16>()
+            {
+                found.push((off + all.start(), off + all.end(), code));
+            }
+        }
+    }
+    found.sort_unstable();
+    let mut out = Vec::with_capacity(found.len());
+    let mut taken_to = 0;
+    for (start, end, code) in found {
+        if start >= taken_to || out.is_empty() {
+            out.push((start, code));
+            taken_to = end;
+        }
+    }
+    out
+}
+
 fn imds_path(matched: &str) -> Option<String> {
     let start = matched.find("/latest/").or_else(|| {
         let b = matched.as_bytes();
@@ -675,14 +728,11 @@ fn implied_method(path: Option<&str>, line: &str) -> Option<Method> {
     }
 }
 
-fn text_facts(text: &str, s: &mut Signals) {
-    let mut token_header = false;
-    for c in TOKEN_HEADER.captures_iter(text) {
-        if c.name("ttl").is_none() {
-            token_header = true;
-            break;
-        }
-    }
+fn text_facts(text: &str, lines: &Lines, s: &mut Signals) {
+    let token_header = lines
+        .spans(Family::TokenHeader, text)
+        .flat_map(|(_, line)| TOKEN_HEADER.captures_iter(line))
+        .any(|c| c.name("ttl").is_none());
     if token_header {
         s.facts.insert(Fact::ImdsTokenHeader);
     }
@@ -699,16 +749,17 @@ fn text_facts(text: &str, s: &mut Signals) {
         s.facts.insert(Fact::ImdsRequestWithoutToken);
     }
     if s.imds_context {
-        if TIMEOUT.is_match(text) {
+        if lines.any(Family::Timeout, text, &TIMEOUT) {
             s.facts.insert(Fact::ImdsTimeout);
         }
-        if CONN_FAIL.is_match(text) {
+        if lines.any(Family::ConnFail, text, &CONN_FAIL) {
             s.facts.insert(Fact::ImdsConnectionFailed);
         }
     }
-    if CONTAINER
-        .find_iter(text)
-        .any(|m| !in_provider_listing(text, m.start(), m.end()))
+    if lines
+        .spans(Family::Container, text)
+        .flat_map(|(off, line)| CONTAINER.find_iter(line).map(move |m| (off + m.start(), off + m.end())))
+        .any(|(start, end)| !in_provider_listing(text, start, end))
     {
         s.facts.insert(Fact::ContainerContext);
     }
@@ -729,11 +780,21 @@ fn in_provider_listing(text: &str, start: usize, end: usize) -> bool {
         || (after.starts_with(b"-role") && ends_with_ci(before, "via: "))
 }
 
-fn extract_entities(text: &str, e: &mut Entities) {
-    if let Some(m) = INSTANCE_ID.find(text) {
-        e.instance_id = Some(m.as_str().to_string());
+fn extract_entities(text: &str, lines: &Lines, e: &mut Entities) {
+    let first = |family: Family, re: &Regex| {
+        lines
+            .spans(family, text)
+            .find_map(|(_, line)| re.find(line))
+            .map(|m| m.as_str().to_string())
+    };
+    if let Some(id) = first(Family::InstanceId, &INSTANCE_ID) {
+        e.instance_id = Some(id);
     }
-    for c in ARN.captures_iter(text).take(200) {
+    for c in lines
+        .spans(Family::Arn, text)
+        .flat_map(|(_, line)| ARN.captures_iter(line))
+        .take(200)
+    {
         let acct = &c["acct"];
         e.account_id.get_or_insert_with(|| acct.to_string());
         if !c["region"].is_empty() {
@@ -769,12 +830,14 @@ fn extract_entities(text: &str, e: &mut Entities) {
             _ => {}
         }
     }
-    if e.region.is_none()
-        && let Some(m) = REGION.find(text)
-    {
-        e.region = Some(m.as_str().to_string());
+    if e.region.is_none() {
+        e.region = first(Family::Region, &REGION);
     }
-    for c in OTHER_IDS.captures_iter(text).take(200) {
+    for c in lines
+        .spans(Family::OtherIds, text)
+        .flat_map(|(_, line)| OTHER_IDS.captures_iter(line))
+        .take(200)
+    {
         if let Some(m) = c.name("fleet") {
             e.fleet_id.get_or_insert_with(|| m.as_str().to_string());
         } else if let Some(m) = c.name("lt") {
@@ -785,7 +848,11 @@ fn extract_entities(text: &str, e: &mut Entities) {
             e.dlm_policy_id.get_or_insert_with(|| m.as_str().to_string());
         }
     }
-    for c in NAMED.captures_iter(text).take(200) {
+    for c in lines
+        .spans(Family::Named, text)
+        .flat_map(|(_, line)| NAMED.captures_iter(line))
+        .take(200)
+    {
         if let Some(m) = c.name("role1").or_else(|| c.name("role2")).or_else(|| c.name("role3")) {
             if !m.as_str().starts_with("REDACTED") {
                 e.role_name.get_or_insert_with(|| m.as_str().to_string());
