@@ -865,70 +865,86 @@ fn extract_entities(text: &str, lines: &Lines, e: &mut Entities) {
     }
 }
 
-/// Finds balanced `{...}` spans and reads the JSON documents among them.
+/// Finds balanced `{...}` spans and reads the JSON documents among them, outermost first: a
+/// span that is not JSON as a whole is searched for nested documents.
 fn json_evidence(text: &str, s: &mut Signals) {
-    let bytes = text.as_bytes();
     let mut budget = JSON_BUDGET;
     let mut docs = 0;
-    let mut i = 0;
-    while let Some(off) = memchr::memchr(b'{', &bytes[i..]) {
-        let start = i + off;
-        let Some(end) = balanced_end(bytes, start) else {
-            i = start + 1;
-            continue;
-        };
-        let span = &text[start..end];
-        if span.len() >= 2 && span.len() <= budget && span.contains('"') {
-            budget -= span.len();
-            if let Ok(v) = serde_json::from_str::<Value>(span) {
-                docs += 1;
-                let mut nodes = 0;
-                walk_json(&v, s, 0, &mut nodes);
-                i = end;
-                if docs >= JSON_MAX_DOCS {
-                    break;
-                }
-                continue;
-            }
-        }
-        // Not JSON as a whole: look inside for nested documents.
-        i = start + 1;
+    // Spans that start before this lie inside a document already read.
+    let mut resume = 0;
+    for (start, end) in brace_spans(text.as_bytes()) {
         if budget == 0 {
             break;
+        }
+        if start < resume {
+            continue;
+        }
+        let span = &text[start..end];
+        if span.len() > budget || !span.contains('"') {
+            continue;
+        }
+        budget -= span.len();
+        if let Ok(v) = serde_json::from_str::<Value>(span) {
+            docs += 1;
+            let mut nodes = 0;
+            walk_json(&v, s, 0, &mut nodes);
+            resume = end;
+            if docs >= JSON_MAX_DOCS {
+                break;
+            }
         }
     }
 }
 
-/// The end (exclusive) of the balanced brace span starting at `start`, tracking JSON strings.
-fn balanced_end(b: &[u8], start: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut in_str = false;
-    let mut esc = false;
-    let limit = (start + 1024 * 1024).min(b.len());
-    for (j, &c) in b[start..limit].iter().enumerate() {
-        if in_str {
-            match (esc, c) {
-                (true, _) => esc = false,
-                (false, b'\\') => esc = true,
-                (false, b'"') => in_str = false,
-                (false, b'\n') => return None,
-                _ => {}
-            }
+/// Every balanced `{...}` span as `(start, end)`, sorted by start, in one pass over the text:
+/// linear whatever the input (a megabyte of `{` costs no more than a megabyte of anything).
+/// Inside braces, braces within JSON strings do not count, and a string ends at a line break.
+fn brace_spans(b: &[u8]) -> Vec<(usize, usize)> {
+    let mut open: Vec<usize> = Vec::new();
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if open.is_empty() {
+            let Some(n) = memchr::memchr(b'{', &b[i..]) else { break };
+            open.push(i + n);
+            i += n + 1;
             continue;
         }
-        match c {
-            b'"' => in_str = true,
-            b'{' => depth += 1,
+        let Some(n) = memchr::memchr3(b'{', b'}', b'"', &b[i..]) else {
+            break;
+        };
+        let j = i + n;
+        match b[j] {
+            b'{' => open.push(j),
             b'}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(start + j + 1);
+                if let Some(o) = open.pop() {
+                    spans.push((o, j + 1));
                 }
             }
-            _ => {}
+            _ => {
+                // A string: skip to its closing quote (or the line break that ends it).
+                let mut k = j + 1;
+                loop {
+                    match memchr::memchr3(b'"', b'\\', b'\n', b.get(k..).unwrap_or_default()) {
+                        Some(m) if b[k + m] == b'\\' => k += m + 2,
+                        Some(m) => {
+                            k += m + 1;
+                            break;
+                        }
+                        None => {
+                            k = b.len();
+                            break;
+                        }
+                    }
+                }
+                i = k;
+                continue;
+            }
         }
+        i = j + 1;
     }
-    None
+    spans.sort_unstable();
+    spans
 }
 
 fn walk_json(v: &Value, s: &mut Signals, depth: usize, nodes: &mut usize) {
@@ -1394,5 +1410,17 @@ arn:aws:iam::111122223333:instance-profile/web-profile"#;
         );
         let s = extract("dial tcp 169.254.169.254:80: i/o timeout");
         assert!(s.facts.contains(Fact::ImdsTimeout));
+    }
+
+    #[test]
+    fn brace_spans_are_found_in_one_pass() {
+        let t = r#"say "hi {"a": "x}", "b": {"c": 1}} and { unclosed {"d": "\"}"}"#;
+        let spans: Vec<&str> = brace_spans(t.as_bytes()).iter().map(|&(a, b)| &t[a..b]).collect();
+        assert_eq!(
+            spans,
+            [r#"{"a": "x}", "b": {"c": 1}}"#, r#"{"c": 1}"#, r#"{"d": "\"}"}"#]
+        );
+        // A megabyte of `{` has no span and costs one pass.
+        assert!(brace_spans("{".repeat(1 << 20).as_bytes()).is_empty());
     }
 }
