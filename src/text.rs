@@ -100,10 +100,19 @@ pub fn normalise(input: &[u8]) -> String {
                 i += len;
             }
             _ => {
-                let end = b[i..]
-                    .iter()
-                    .position(|&x| x <= b' ' || x == 0x7f || x == 0xc2 || x == 0xef)
-                    .map_or(b.len(), |n| i + n);
+                // Ordinary bytes and the single blanks between them are copied as one run.
+                let mut end = i;
+                loop {
+                    end = b[end..]
+                        .iter()
+                        .position(|&x| SPECIAL[usize::from(x)])
+                        .map_or(b.len(), |n| end + n);
+                    if b.get(end) == Some(&b' ') && b.get(end + 1).is_some_and(|&x| !SPECIAL[usize::from(x)]) {
+                        end += 1;
+                        continue;
+                    }
+                    break;
+                }
                 push_run(&mut out, &text[i..end], &mut pending_blank);
                 i = end;
             }
@@ -111,6 +120,21 @@ pub fn normalise(input: &[u8]) -> String {
     }
     out
 }
+
+/// Bytes that end a run of ordinary text: blanks, controls, and the lead bytes (0xC2, 0xEF) of
+/// the few non-ASCII characters that are dropped or turned into blanks.
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i <= 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[0x7f] = true;
+    t[0xc2] = true;
+    t[0xef] = true;
+    t
+};
 
 /// Appends ordinary text, after the single blank a preceding run of blanks stands for.
 fn push_run(out: &mut String, run: &str, pending_blank: &mut bool) {
