@@ -185,7 +185,7 @@ pub struct Matcher {
     address_lits: Vec<usize>,
     address_res: Vec<usize>,
     /// Regexes with no usable prefix literal, run over the whole text: (condition, regex).
-    full_scan: Vec<(usize, regex::Regex)>,
+    full_scan: Vec<(usize, pattern::Scanner)>,
     signals: Vec<Vec<CompiledSignal>>,
     modes: Vec<Mode>,
     vocab: HashMap<String, u32>,

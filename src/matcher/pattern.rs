@@ -76,7 +76,7 @@ pub(crate) enum Plan {
         engine: Verifier,
     },
     /// No usable prefix: the full engine over the whole text.
-    WholeText(regex::Regex),
+    WholeText(Scanner),
 }
 
 /// The outcome of checking one regex.
@@ -160,37 +160,63 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
             });
         }
     }
-    let engine = match codepoint_hir(pattern, &hir).and_then(|h| {
-        // Only ever run anchored and for a yes/no: no prefilter, no capture groups.
-        meta::Builder::new()
-            .configure(
-                meta::Config::new()
-                    .auto_prefilter(false)
-                    .which_captures(WhichCaptures::None),
-            )
-            .build_from_hir(&h)
-            .ok()
-    }) {
-        Some(re) => Verifier::Dfa(re),
-        None => match lite(&format!("^(?s:.)(?:{pattern})")) {
-            Ok(re) => Verifier::Lite(re),
-            Err(e) => return Err(lite(pattern).err().map_or_else(|| short_error(e), short_error)),
-        },
-    };
     // Errors are still reported as `regex-lite` sees them.
-    lite(pattern).map_err(short_error)?;
+    let checked = lite(pattern).map_err(short_error)?;
     let plain = plain.ok();
-    let plan = match plain.as_ref().and_then(|h| literals(h, ExtractKind::Prefix)) {
-        Some(prefixes) => Plan::Anchored {
-            prefixes,
-            suffixes: plain.as_ref().and_then(|h| literals(h, ExtractKind::Suffix)),
-            min_len: hir.properties().minimum_len().unwrap_or(0),
-            multiline: may_match_newline(&hir),
-            engine,
-        },
-        None => Plan::WholeText(regex::Regex::new(pattern).map_err(short_error)?),
+    let Some(prefixes) = plain.as_ref().and_then(|h| literals(h, ExtractKind::Prefix)) else {
+        let scanner = match codepoint_hir(pattern, &hir).and_then(|h| full_engine(&h, true)) {
+            Some(re) => Scanner::Dfa(re),
+            None => Scanner::Lite(checked),
+        };
+        return Ok(Analysis {
+            matches_empty,
+            plan: Plan::WholeText(scanner),
+        });
+    };
+    // Only ever run anchored and for a yes/no: no prefilter.
+    let engine = match codepoint_hir(pattern, &hir).and_then(|h| full_engine(&h, false)) {
+        Some(re) => Verifier::Dfa(re),
+        None => Verifier::Lite(lite(&format!("^(?s:.)(?:{pattern})")).map_err(short_error)?),
+    };
+    let plan = Plan::Anchored {
+        prefixes,
+        suffixes: plain.as_ref().and_then(|h| literals(h, ExtractKind::Suffix)),
+        min_len: hir.properties().minimum_len().unwrap_or(0),
+        multiline: may_match_newline(&hir),
+        engine,
     };
     Ok(Analysis { matches_empty, plan })
+}
+
+/// The full engine for `hir` (regex-lite semantics), answering yes/no only.
+fn full_engine(hir: &Hir, prefilter: bool) -> Option<meta::Regex> {
+    meta::Builder::new()
+        .configure(
+            meta::Config::new()
+                .auto_prefilter(prefilter)
+                .which_captures(WhichCaptures::None),
+        )
+        .build_from_hir(hir)
+        .ok()
+}
+
+/// An engine run over the whole text, for regexes without a usable prefix.
+#[derive(Debug, Clone)]
+pub(crate) enum Scanner {
+    /// Lazy DFA with its own prefilter, regex-lite semantics.
+    Dfa(meta::Regex),
+    /// `regex-lite` itself, where the DFA cannot reproduce its semantics exactly.
+    Lite(regex_lite::Regex),
+}
+
+impl Scanner {
+    /// Whether the regex matches anywhere in `text`.
+    pub(crate) fn is_match(&self, text: &str) -> bool {
+        match self {
+            Scanner::Dfa(re) => re.is_match(text),
+            Scanner::Lite(re) => re.is_match(text),
+        }
+    }
 }
 
 /// Bytes after a prefix hit that an anchored engine may look at.
