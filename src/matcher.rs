@@ -1112,7 +1112,11 @@ struct Builder {
     pattern_ids: HashMap<String, usize>,
     checks: Vec<Vec<LitCheck>>,
     lit_conds: usize,
+    /// Literal conditions by kind and text.
+    lit_cond_ids: HashMap<(&'static str, String), usize>,
     regexes: Vec<(usize, String)>,
+    /// Regex conditions by source.
+    regex_ids: HashMap<String, usize>,
     /// Scenario of each regex condition.
     regex_owner: Vec<usize>,
     /// Scenario being compiled.
@@ -1142,46 +1146,50 @@ impl Builder {
         });
     }
 
-    fn new_lit_cond(&mut self) -> usize {
+    /// The condition for a literal of `kind` (`Text`, `Code`, `Iam` or an operation): scenarios
+    /// that look for the same thing share one condition, so a hit is checked once however many
+    /// scenarios use it. The closure registers the literals of a new condition.
+    fn lit_cond(&mut self, kind: &'static str, key: &str, add: impl FnOnce(&mut Builder, usize)) -> Cond {
+        if let Some(&c) = self.lit_cond_ids.get(&(kind, key.to_string())) {
+            return Cond::Lit(c);
+        }
+        let c = self.lit_conds;
         self.lit_conds += 1;
-        self.lit_conds - 1
+        self.lit_cond_ids.insert((kind, key.to_string()), c);
+        add(self, c);
+        Cond::Lit(c)
     }
 
     fn cond(&mut self, m: &SignalMatcher) -> Cond {
         match m {
             SignalMatcher::Text(t) => {
-                let c = self.new_lit_cond();
-                if names_metadata_service(t) {
-                    self.address_lits.push(c);
-                }
                 let norm = crate::text::normalise(t.as_bytes());
-                self.lit(&norm, LitKind::Text, &norm, c);
-                Cond::Lit(c)
+                self.lit_cond("text", &norm, |b, c| {
+                    if names_metadata_service(t) {
+                        b.address_lits.push(c);
+                    }
+                    b.lit(&norm, LitKind::Text, &norm, c);
+                })
             }
-            SignalMatcher::Code(code) => {
-                let c = self.new_lit_cond();
-                self.lit(code, LitKind::Code, code, c);
-                Cond::Lit(c)
-            }
-            SignalMatcher::Iam(name) => {
-                let c = self.new_lit_cond();
-                self.lit(name, LitKind::Iam, name, c);
-                Cond::Lit(c)
-            }
-            SignalMatcher::Operation(op) => {
-                let c = self.new_lit_cond();
-                self.lit(op, LitKind::OpPascal, op, c);
+            SignalMatcher::Code(code) => self.lit_cond("code", code, |b, c| b.lit(code, LitKind::Code, code, c)),
+            SignalMatcher::Iam(name) => self.lit_cond("iam", name, |b, c| b.lit(name, LitKind::Iam, name, c)),
+            SignalMatcher::Operation(op) => self.lit_cond("operation", op, |b, c| {
+                b.lit(op, LitKind::OpPascal, op, c);
                 let snake = split_pascal(op);
                 let kebab = snake.replace('_', "-");
-                self.lit(&snake, LitKind::OpLower, &snake, c);
-                self.lit(&kebab, LitKind::OpLower, &kebab, c);
-                Cond::Lit(c)
-            }
+                b.lit(&snake, LitKind::OpLower, &snake, c);
+                b.lit(&kebab, LitKind::OpLower, &kebab, c);
+            }),
             SignalMatcher::Regex(src) => {
+                // Scenarios with the same regex share its condition (and its engine).
+                if let Some(&c) = self.regex_ids.get(src) {
+                    return Cond::Re(c);
+                }
                 let c = self.regexes.len();
                 if names_metadata_service(src) {
                     self.address_res.push(c);
                 }
+                self.regex_ids.insert(src.clone(), c);
                 self.regexes.push((c, src.clone()));
                 self.regex_owner.push(self.current);
                 Cond::Re(c)
