@@ -150,7 +150,8 @@ struct LitCheck {
 enum Cond {
     Lit(usize),
     Re(usize),
-    Http(HttpPattern),
+    /// Index into `Matcher::http`.
+    Http(usize),
     Fact(crate::signals::Fact),
     All(Vec<Cond>),
 }
@@ -186,6 +187,8 @@ pub struct Matcher {
     address_res: Vec<usize>,
     /// Regexes with no usable prefix literal, run over the whole text: (condition, regex).
     full_scan: Vec<(usize, pattern::Scanner)>,
+    /// Distinct HTTP patterns of all signals.
+    http: Vec<HttpPattern>,
     signals: Vec<Vec<CompiledSignal>>,
     modes: Vec<Mode>,
     vocab: HashMap<String, u32>,
@@ -209,8 +212,8 @@ struct Users {
     lits: Vec<Vec<u32>>,
     res: Vec<Vec<u32>>,
     facts: Vec<Vec<u32>>,
-    /// Scenarios with an HTTP signal.
-    http: Vec<u32>,
+    /// Per HTTP pattern: the scenarios whose signals use it.
+    http: Vec<Vec<u32>>,
 }
 
 impl Users {
@@ -224,7 +227,7 @@ impl Users {
             Cond::Lit(i) => push(&mut self.lits[*i]),
             Cond::Re(i) => push(&mut self.res[*i]),
             Cond::Fact(f) => push(&mut self.facts[*f as usize]),
-            Cond::Http(_) => push(&mut self.http),
+            Cond::Http(i) => push(&mut self.http[*i]),
             Cond::All(cs) => {
                 for c in cs {
                     self.add(c, scenario);
@@ -395,7 +398,7 @@ impl Matcher {
             lits: vec![Vec::new(); b.lit_conds],
             res: vec![Vec::new(); engines.len()],
             facts: vec![Vec::new(); crate::signals::Fact::ALL.len()],
-            http: Vec::new(),
+            http: vec![Vec::new(); b.http.len()],
         };
         for (si, sigs) in signals.iter().enumerate() {
             for sig in sigs {
@@ -415,6 +418,7 @@ impl Matcher {
             address_lits: b.address_lits,
             address_res: b.address_res,
             full_scan,
+            http: b.http,
             signals,
             modes: scenarios.iter().map(|s| s.mode).collect(),
             vocab: b.vocab,
@@ -458,8 +462,10 @@ impl Matcher {
         for f in signals.facts.iter() {
             mark(&self.users.facts[f as usize]);
         }
-        if !signals.exchanges.is_empty() {
-            mark(&self.users.http);
+        // Each distinct HTTP pattern is checked against the exchanges once.
+        let http: Vec<f32> = self.http.iter().map(|p| http_factor(p, signals)).collect();
+        for (i, _) in http.iter().enumerate().filter(|(_, f)| **f > 0.0) {
+            mark(&self.users.http[i]);
         }
         for (si, &sim) in phrase_sims.iter().enumerate() {
             if sim >= 0.3 {
@@ -475,7 +481,7 @@ impl Matcher {
             let mut hard = 0.0f32;
             let mut reasons = Vec::new();
             for sig in sigs {
-                let factor = eval(&sig.cond, &fired_lits, &fired_res, signals);
+                let factor = eval(&sig.cond, &fired_lits, &fired_res, &http, signals);
                 if factor > 0.0 {
                     let w = sig.weight * factor;
                     sum += w;
@@ -1026,27 +1032,32 @@ pub fn squash(sum: f32) -> f32 {
 
 /// Evaluates a condition: 1.0 fired, 0.5 fired on a bare HTTP status without IMDS context, 0 not
 /// (also 0 for a bare status when the paste shows requests to something other than IMDS).
-fn eval(cond: &Cond, lits: &[bool], res: &[bool], s: &Signals) -> f32 {
+fn eval(cond: &Cond, lits: &[bool], res: &[bool], http: &[f32], s: &Signals) -> f32 {
     match cond {
         Cond::Lit(i) => f32::from(u8::from(lits[*i])),
         Cond::Re(i) => f32::from(u8::from(res[*i])),
         Cond::Fact(f) => f32::from(u8::from(s.facts.contains(*f))),
-        Cond::Http(p) => s
-            .exchanges
-            .iter()
-            .filter(|e| http_matches(p, e))
-            .map(|e| {
-                if e.imds {
-                    1.0
-                } else if s.foreign_http {
-                    0.0
-                } else {
-                    0.5
-                }
-            })
-            .fold(0.0, f32::max),
-        Cond::All(cs) => cs.iter().map(|c| eval(c, lits, res, s)).fold(1.0, f32::min),
+        Cond::Http(i) => http[*i],
+        Cond::All(cs) => cs.iter().map(|c| eval(c, lits, res, http, s)).fold(1.0, f32::min),
     }
+}
+
+/// How well the paste's exchanges show an HTTP pattern: 1 for an exchange with the metadata
+/// service, 0.5 for one that may be (0 when the paste shows requests to something else).
+fn http_factor(p: &HttpPattern, s: &Signals) -> f32 {
+    s.exchanges
+        .iter()
+        .filter(|e| http_matches(p, e))
+        .map(|e| {
+            if e.imds {
+                1.0
+            } else if s.foreign_http {
+                0.0
+            } else {
+                0.5
+            }
+        })
+        .fold(0.0, f32::max)
 }
 
 fn http_matches(p: &HttpPattern, e: &Exchange) -> bool {
@@ -1117,6 +1128,8 @@ struct Builder {
     regexes: Vec<(usize, String)>,
     /// Regex conditions by source.
     regex_ids: HashMap<String, usize>,
+    /// Distinct HTTP patterns (conditions share them).
+    http: Vec<HttpPattern>,
     /// Scenario of each regex condition.
     regex_owner: Vec<usize>,
     /// Scenario being compiled.
@@ -1194,7 +1207,13 @@ impl Builder {
                 self.regex_owner.push(self.current);
                 Cond::Re(c)
             }
-            SignalMatcher::Http(p) => Cond::Http(p.clone()),
+            SignalMatcher::Http(p) => Cond::Http(match self.http.iter().position(|h| h == p) {
+                Some(i) => i,
+                None => {
+                    self.http.push(p.clone());
+                    self.http.len() - 1
+                }
+            }),
             SignalMatcher::Fact(f) => Cond::Fact(*f),
             SignalMatcher::All(list) => Cond::All(list.iter().map(|m| self.cond(m)).collect()),
         }
