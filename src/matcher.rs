@@ -52,6 +52,8 @@ pub const PICK_LIST_MAX: usize = 4;
 pub const PHRASE_WEIGHT: f32 = 2.0;
 /// Inputs up to this many bytes are matched against phrases whole.
 pub const SHORT_INPUT: usize = 600;
+/// Hits of a ranking that carry their reasons (more than any reply or JSON output shows).
+pub const REASONED_HITS: usize = 8;
 /// Maximum number of literal hits examined per paste.
 const MAX_LITERAL_HITS: usize = 50_000;
 
@@ -82,7 +84,8 @@ pub struct Hit {
     pub score: f32,
     /// Sum of fired hard-signal weights (without the phrase bonus).
     pub hard_weight: f32,
-    /// What fired, strongest first.
+    /// What fired, strongest first (for the best `REASONED_HITS` hits of a ranking; empty
+    /// below them).
     pub reasons: Vec<Reason>,
 }
 
@@ -154,6 +157,26 @@ enum Cond {
     Http(usize),
     Fact(crate::signals::Fact),
     All(Vec<Cond>),
+}
+
+/// What one paste showed, as `rank` evaluates scenarios against it.
+struct Evidence<'a> {
+    lits: &'a [bool],
+    res: &'a [bool],
+    http: &'a [f32],
+    /// Phrase similarity per scenario.
+    phrase: &'a [f32],
+    signals: &'a Signals,
+}
+
+/// The evidence summed for one scenario.
+#[derive(Debug, Default)]
+struct Tally {
+    sum: f32,
+    /// Without the phrase bonus.
+    hard: f32,
+    /// Some piece of evidence counted for the scenario (not only against it).
+    any_positive: bool,
 }
 
 #[derive(Debug)]
@@ -472,47 +495,24 @@ impl Matcher {
                 candidate[si] = true;
             }
         }
+        let ev = Evidence {
+            lits: &fired_lits,
+            res: &fired_res,
+            http: &http,
+            phrase: &phrase_sims,
+            signals,
+        };
         let mut hits = Vec::new();
-        for (si, sigs) in self.signals.iter().enumerate() {
-            if !candidate[si] {
+        for si in (0..self.signals.len()).filter(|&si| candidate[si]) {
+            let t = self.tally(si, &ev, None);
+            if t.sum <= 0.0 || !t.any_positive {
                 continue;
             }
-            let mut sum = 0.0f32;
-            let mut hard = 0.0f32;
-            let mut reasons = Vec::new();
-            for sig in sigs {
-                let factor = eval(&sig.cond, &fired_lits, &fired_res, &http, signals);
-                if factor > 0.0 {
-                    let w = sig.weight * factor;
-                    sum += w;
-                    hard += w;
-                    reasons.push(Reason {
-                        label: sig.label.clone(),
-                        weight: w,
-                    });
-                }
-            }
-            let sim = phrase_sims[si];
-            if sim >= 0.3 {
-                // A paste that shows requests to something other than IMDS is a log, not a
-                // question: its wording counts for less.
-                let damp = if signals.foreign_http { 0.5 } else { 1.0 };
-                let w = PHRASE_WEIGHT * sim * sim * damp;
-                sum += w;
-                reasons.push(Reason {
-                    label: format!("question resembles how this is usually asked ({:.0}%)", sim * 100.0),
-                    weight: w,
-                });
-            }
-            if sum <= 0.0 || reasons.iter().all(|r| r.weight <= 0.0) {
-                continue;
-            }
-            reasons.sort_by(|a, b| b.weight.total_cmp(&a.weight));
             hits.push(Hit {
                 scenario: si,
-                score: squash(sum),
-                hard_weight: hard,
-                reasons,
+                score: squash(t.sum),
+                hard_weight: t.hard,
+                reasons: Vec::new(),
             });
         }
         hits.sort_by(|a, b| {
@@ -521,7 +521,46 @@ impl Matcher {
                 .then(b.hard_weight.total_cmp(&a.hard_weight))
                 .then(a.scenario.cmp(&b.scenario))
         });
+        // Only the best hits are ever shown, so only they say why they matched.
+        for h in hits.iter_mut().take(REASONED_HITS) {
+            self.tally(h.scenario, &ev, Some(&mut h.reasons));
+            h.reasons.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+        }
         hits
+    }
+
+    /// Sums the evidence for scenario `si`; with `reasons`, also records what fired.
+    fn tally(&self, si: usize, ev: &Evidence<'_>, mut reasons: Option<&mut Vec<Reason>>) -> Tally {
+        let mut t = Tally::default();
+        let mut add = |t: &mut Tally, w: f32, label: &dyn Fn() -> String| {
+            t.sum += w;
+            t.any_positive |= w > 0.0;
+            if let Some(r) = reasons.as_deref_mut() {
+                r.push(Reason {
+                    label: label(),
+                    weight: w,
+                });
+            }
+        };
+        for sig in &self.signals[si] {
+            let factor = eval(&sig.cond, ev.lits, ev.res, ev.http, ev.signals);
+            if factor > 0.0 {
+                let w = sig.weight * factor;
+                t.hard += w;
+                add(&mut t, w, &|| sig.label.clone());
+            }
+        }
+        let sim = ev.phrase[si];
+        if sim >= 0.3 {
+            // A paste that shows requests to something other than IMDS is a log, not a
+            // question: its wording counts for less.
+            let damp = if ev.signals.foreign_http { 0.5 } else { 1.0 };
+            let w = PHRASE_WEIGHT * sim * sim * damp;
+            add(&mut t, w, &|| {
+                format!("question resembles how this is usually asked ({:.0}%)", sim * 100.0)
+            });
+        }
+        t
     }
 
     /// The top hit of a ranking that would be auto-answered if its scenario were live: how

@@ -367,7 +367,9 @@ pub fn picked(kb: &KnowledgeBase, s: &Scenario, d: Option<&Diagnosis>) -> Reply 
         a.notices = notices(&d.secrets, d.truncated);
         if let Some(hit) = d.ranking.iter().find(|h| kb.scenario(h.scenario).id == s.id) {
             a.confidence = Some(hit.score);
-            a.sections.push(why(hit));
+            if !hit.reasons.is_empty() {
+                a.sections.push(why(hit));
+            }
         }
     }
     Reply::Answer(a)
