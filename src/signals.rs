@@ -7,8 +7,9 @@
 //! (instance id, role and instance-profile names and ARNs, account, region, ...) used to fill
 //! fix commands. Literal and regex signals declared by scenarios are matched in `matcher.rs`.
 //!
-//! Every scan is linear in the input: whole-text regex passes with literal prefixes, a
-//! bounded JSON scan, and per-line work only on lines that hold a hit.
+//! Every scan is linear in the input: one pass of a trigger automaton picks the lines each
+//! evidence regex may match (`triggers.rs`), the regexes run on those lines only, JSON
+//! documents are found in one pass over the braces and parsed within a fixed budget.
 //!
 //! Must not import the knowledge base or any I/O.
 
