@@ -208,8 +208,11 @@ pub struct Matcher {
     /// too (169.254.169.254, "instance metadata"); see `names_metadata_service`.
     address_lits: Vec<usize>,
     address_res: Vec<usize>,
-    /// Regexes with no usable prefix literal, run over the whole text: (condition, regex).
-    full_scan: Vec<(usize, pattern::Scanner)>,
+    /// Regexes with no usable prefix literal, run over the whole text in one pass:
+    /// the engine and the condition of each of its patterns.
+    full_scan: Option<(pattern::WholeText, Vec<usize>)>,
+    /// Whole-text regexes only `regex-lite` runs: (condition, regex).
+    full_scan_lite: Vec<(usize, regex_lite::Regex)>,
     /// Distinct HTTP patterns of all signals.
     http: Vec<HttpPattern>,
     signals: Vec<Vec<CompiledSignal>>,
@@ -328,7 +331,8 @@ impl Matcher {
             }
         }
         let mut engines = Vec::with_capacity(b.regexes.len());
-        let mut full_scan = Vec::new();
+        let mut whole: Vec<(usize, regex_syntax::hir::Hir)> = Vec::new();
+        let mut full_scan_lite = Vec::new();
         let regexes = std::mem::take(&mut b.regexes);
         for (cond, src) in &regexes {
             let analysis = cache.check(src).map_err(|message| PatternError {
@@ -377,11 +381,23 @@ impl Matcher {
                     }));
                 }
                 Plan::WholeText(re) => {
-                    full_scan.push((*cond, re.clone()));
+                    match re {
+                        pattern::Scanner::Dfa(h) => whole.push((*cond, h.clone())),
+                        pattern::Scanner::Lite(re) => full_scan_lite.push((*cond, re.clone())),
+                    }
                     engines.push(None);
                 }
             }
         }
+        let full_scan = if whole.is_empty() {
+            None
+        } else {
+            let hirs: Vec<&regex_syntax::hir::Hir> = whole.iter().map(|(_, h)| h).collect();
+            Some((
+                pattern::WholeText::build(&hirs),
+                whole.iter().map(|(c, _)| *c).collect(),
+            ))
+        };
         let ac = if b.patterns.is_empty() {
             None
         } else {
@@ -441,6 +457,7 @@ impl Matcher {
             address_lits: b.address_lits,
             address_res: b.address_res,
             full_scan,
+            full_scan_lite,
             http: b.http,
             signals,
             modes: scenarios.iter().map(|s| s.mode).collect(),
@@ -617,7 +634,12 @@ impl Matcher {
     fn scan_literals(&self, text: &str) -> (Vec<bool>, Vec<bool>) {
         let mut fired = vec![false; self.lit_conds];
         let mut fired_re = vec![false; self.engines.len()];
-        for (cond, re) in &self.full_scan {
+        if let Some((engine, conds)) = &self.full_scan {
+            for i in engine.matching(text) {
+                fired_re[conds[i]] = true;
+            }
+        }
+        for (cond, re) in &self.full_scan_lite {
             fired_re[*cond] = re.is_match(text);
         }
         let Some(ac) = &self.ac else { return (fired, fired_re) };

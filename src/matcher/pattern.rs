@@ -164,8 +164,8 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
     let checked = lite(pattern).map_err(short_error)?;
     let plain = plain.ok();
     let Some(prefixes) = plain.as_ref().and_then(|h| literals(h, ExtractKind::Prefix)) else {
-        let scanner = match codepoint_hir(pattern, &hir).and_then(|h| full_engine(&h, true)) {
-            Some(re) => Scanner::Dfa(re),
+        let scanner = match codepoint_hir(pattern, &hir).and_then(|h| full_engine(&h, true).map(|_| h)) {
+            Some(h) => Scanner::Dfa(h),
             None => Scanner::Lite(checked),
         };
         return Ok(Analysis {
@@ -200,22 +200,66 @@ fn full_engine(hir: &Hir, prefilter: bool) -> Option<meta::Regex> {
         .ok()
 }
 
-/// An engine run over the whole text, for regexes without a usable prefix.
+/// A regex without a usable prefix: it runs over the whole text.
 #[derive(Debug, Clone)]
 pub(crate) enum Scanner {
-    /// Lazy DFA with its own prefilter, regex-lite semantics.
-    Dfa(meta::Regex),
+    /// The pattern as the lazy DFA runs it (regex-lite semantics); the matcher joins all of
+    /// these into one multi-pattern engine (see `WholeText`).
+    Dfa(Hir),
     /// `regex-lite` itself, where the DFA cannot reproduce its semantics exactly.
     Lite(regex_lite::Regex),
 }
 
-impl Scanner {
-    /// Whether the regex matches anywhere in `text`.
-    pub(crate) fn is_match(&self, text: &str) -> bool {
-        match self {
-            Scanner::Dfa(re) => re.is_match(text),
-            Scanner::Lite(re) => re.is_match(text),
+/// Every whole-text regex that the lazy DFA can run, as a few multi-pattern engines: one pass
+/// per engine tells which of its regexes match anywhere in the paste.
+#[derive(Debug, Clone)]
+pub(crate) struct WholeText {
+    /// Each engine with the index (into the `hirs` given to `build`) of its first pattern.
+    engines: Vec<(meta::Regex, usize)>,
+}
+
+/// Most regexes joined in one whole-text engine (bounds the size of each automaton).
+const WHOLE_TEXT_GROUP: usize = 32;
+
+impl WholeText {
+    /// Engines for `hirs` (each from a `Scanner::Dfa`, so each builds on its own).
+    pub(crate) fn build(hirs: &[&Hir]) -> WholeText {
+        let many = |group: &[&Hir]| {
+            meta::Builder::new()
+                .configure(
+                    meta::Config::new()
+                        .match_kind(regex_automata::MatchKind::All)
+                        .which_captures(WhichCaptures::None),
+                )
+                .build_many_from_hir(group)
+                .ok()
+        };
+        let mut engines = Vec::new();
+        for (g, group) in hirs.chunks(WHOLE_TEXT_GROUP).enumerate() {
+            let first = g * WHOLE_TEXT_GROUP;
+            match many(group) {
+                Some(re) => engines.push((re, first)),
+                // Too big together: one engine per regex.
+                None => engines.extend(
+                    group
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, h)| many(std::slice::from_ref(h)).map(|re| (re, first + i))),
+                ),
+            }
         }
+        WholeText { engines }
+    }
+
+    /// Indices (into the `hirs` given to `build`) of the regexes that match in `text`.
+    pub(crate) fn matching(&self, text: &str) -> Vec<usize> {
+        let mut out = Vec::new();
+        for (re, first) in &self.engines {
+            let mut set = regex_automata::PatternSet::new(re.pattern_len());
+            re.which_overlapping_matches(&Input::new(text), &mut set);
+            out.extend(set.iter().map(|p| first + p.as_usize()));
+        }
+        out
     }
 }
 
@@ -549,5 +593,21 @@ mod tests {
         assert!(analyse("(foo)?").expect("valid").matches_empty);
         assert!(!analyse("foo").expect("valid").matches_empty);
         assert!(analyse("(").is_err());
+    }
+
+    #[test]
+    fn whole_text_regexes_share_engines() {
+        let hirs: Vec<Hir> = [r"[a-z]+x\d", r"\d{3}q", r"[a-z]+zz!"]
+            .iter()
+            .map(|p| match analyse(p).expect("valid").plan {
+                Plan::WholeText(Scanner::Dfa(h)) => h,
+                other => panic!("{p}: {other:?}"),
+            })
+            .collect();
+        let refs: Vec<&Hir> = hirs.iter().collect();
+        let w = WholeText::build(&refs);
+        assert_eq!(w.matching("abx1 and 123q"), [0, 1]);
+        assert_eq!(w.matching("abzz!"), [2]);
+        assert!(w.matching("nothing").is_empty());
     }
 }
