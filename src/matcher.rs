@@ -202,8 +202,8 @@ pub struct Matcher {
     lit_conds: usize,
     /// Per regex condition: the anchored engine, for regexes that are not plain word lists.
     engines: Vec<Option<Engine>>,
-    /// Engine regexes with no known suffix literals.
-    unfiltered: Vec<usize>,
+    /// Per regex condition: its engine has no known suffix literals.
+    unfiltered: Vec<bool>,
     /// Literal and regex conditions that name the metadata service the way other clouds' do
     /// too (169.254.169.254, "instance metadata"); see `names_metadata_service`.
     address_lits: Vec<usize>,
@@ -448,12 +448,16 @@ impl Matcher {
         for (i, w) in b.vocab_words.iter().enumerate() {
             vocab_by_first.entry(w.as_bytes()[0]).or_default().push(i as u32);
         }
+        let mut unfiltered = vec![false; engines.len()];
+        for &i in &b.unfiltered {
+            unfiltered[i] = true;
+        }
         Ok(Matcher {
             ac,
             checks: b.checks,
             lit_conds: b.lit_conds,
             engines,
-            unfiltered: b.unfiltered,
+            unfiltered,
             address_lits: b.address_lits,
             address_res: b.address_res,
             full_scan,
@@ -700,23 +704,50 @@ impl Matcher {
                 }
             }
         }
-        suffixes.sort_unstable();
+        // Suffix ends grouped by regex (a counting sort), then each group sorted: the automaton
+        // reports matches by end, so the groups are already in order and sorting them is a scan.
+        let mut group = vec![0u32; self.engines.len() + 1];
+        for &(c, _) in &suffixes {
+            group[c + 1] += 1;
+        }
+        for i in 1..group.len() {
+            group[i] += group[i - 1];
+        }
+        let mut ends = vec![0usize; suffixes.len()];
+        let mut next = group.clone();
+        for &(c, e) in &suffixes {
+            ends[next[c] as usize] = e;
+            next[c] += 1;
+        }
+        for w in group.windows(2).filter(|w| w[1] - w[0] > 1) {
+            ends[w[0] as usize..w[1] as usize].sort_unstable();
+        }
+        // The line end of the last prefix hit (many regexes share a prefix).
+        let mut line: Option<(usize, usize)> = None;
         for (i, pos) in pending {
             let Some(engine) = &self.engines[i] else { continue };
             if fired_re[i] {
                 continue;
             }
-            if !self.unfiltered.contains(&i) {
+            if !self.unfiltered[i] {
                 // A match starting here ends with a suffix, at least `min_len` bytes on, and on
                 // this line unless the regex can span lines.
                 let from = pos + engine.min_len;
                 let to = if engine.multiline {
                     pos.saturating_add(VERIFY_WINDOW)
                 } else {
-                    memchr::memchr(b'\n', &bytes[pos..]).map_or(text.len(), |n| pos + n)
+                    match line {
+                        Some((p, end)) if p == pos => end,
+                        _ => {
+                            let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(text.len(), |n| pos + n);
+                            line = Some((pos, end));
+                            end
+                        }
+                    }
                 };
-                let k = suffixes.partition_point(|&(c, e)| (c, e) < (i, from));
-                if !suffixes.get(k).is_some_and(|&(c, e)| c == i && e <= to) {
+                let mine = &ends[group[i] as usize..group[i + 1] as usize];
+                let k = mine.partition_point(|&e| e < from);
+                if mine.get(k).is_none_or(|&e| e > to) {
                     continue;
                 }
             }
