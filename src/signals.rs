@@ -361,29 +361,8 @@ static IMDS_REF: LazyLock<Regex> = LazyLock::new(|| {
     .expect("imds regex")
 });
 
-/// Any HTTP status: the status line of a response, or one of the ways logs put it in words.
-static STATUS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"HTTP/\d(?:\.\d)?\s+(?P<a>[1-5]\d\d)\b",
-        r"|\b(?P<b>[1-5]\d\d)\s*-\s*(?:Forbidden|Unauthorized|Not Found|Bad Request|Missing or Invalid|Method Not Allowed|Too Many)",
-        r"|\b(?P<c>[1-5]\d\d) (?:Forbidden|Unauthorized|Not Found|Bad Request|Method Not Allowed|Too Many Requests|Proxy Authentication Required|Bad Gateway|Gateway Timeout|Service Unavailable|Internal Server Error)",
-        r"|(?i:status ?code)(?: of|\x22?\s*[:=])\s*(?P<d>[1-5]\d\d)\b",
-        r"|(?i:\bstatus)\s*[:=]\s*(?P<e>[1-5]\d\d)\b",
-        r"|\b(?i:returned|got|returns|responded with)(?: (?:an? )?(?:HTTP|status))? (?P<f>[1-5]\d\d)\b",
-        r"|\bHTTP (?P<g>[1-5]\d\d)\b",
-        // python requests: `401 Client Error: Unauthorized for url: ...`
-        r"|\b(?P<h>[1-5]\d\d) (?:Client|Server) Error\b",
-        // curl -f: `curl: (22) The requested URL returned error: 401`
-        r"|\breturned error:? (?P<i>[1-5]\d\d)\b",
-        // ansible uri: `Status code was 400 and not [200]`
-        r"|(?i:\bstatus code was) (?P<j>[1-5]\d\d)\b",
-        // `curl -w '%{http_code}'`: the status alone on the line after the command
-        r"|%\{http_code\}[^\n]*\n(?P<k>[1-5]\d\d)[ \t]*(?:\n|$)",
-    ))
-    .expect("status regex")
-});
-
-/// Statuses in words (`STATUS` without the `HTTP/1.1 403` status line, found by hand).
+/// HTTP statuses in the ways logs put them in words. The `HTTP/1.1 403` status line is found
+/// by hand (`triggers::http_status_at`); `shows_status` checks for either.
 static STATUS_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"\b(?P<b>[1-5]\d\d)\s*-\s*(?:Forbidden|Unauthorized|Not Found|Bad Request|Missing or Invalid|Method Not Allowed|Too Many)",
@@ -614,7 +593,7 @@ fn extract_exchanges(text: &str, lines: &Lines, other_cloud: bool) -> Vec<Exchan
                     continue;
                 }
                 let mut status = None;
-                if !STATUS.is_match(&text[end..line_end]) {
+                if !shows_status(&text[end..line_end]) {
                     // Access-log style: `"PUT /latest/api/token HTTP/1.1" 403` or `(403)`.
                     status = BARE_STATUS
                         .captures(&text[end..line_end])
@@ -664,6 +643,13 @@ fn extract_exchanges(text: &str, lines: &Lines, other_cloud: bool) -> Vec<Exchan
         }
     }
     out
+}
+
+/// Whether `line` holds an HTTP status: a status line or a status in words.
+fn shows_status(line: &str) -> bool {
+    STATUS_WORDS.is_match(line)
+        || memchr::memmem::find_iter(line.as_bytes(), b"HTTP/")
+            .any(|pos| http_status_at(line.as_bytes(), pos).is_some())
 }
 
 /// HTTP statuses in order as `(start, code)`: `HTTP/1.1 403` status lines and statuses in words,
