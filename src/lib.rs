@@ -15,6 +15,7 @@ pub mod diagnose;
 pub mod diagnostic;
 pub mod discord;
 pub mod knowledge;
+pub mod literals;
 pub mod matcher;
 pub mod redact;
 pub mod reload;

@@ -1,13 +1,13 @@
 //! Ranking scenarios against a paste, and deciding whether to answer.
 //!
-//! `Matcher::compile` turns every scenario's signals into one Aho-Corasick automaton (all
-//! literal kinds: text, codes, operations, IAM names, and the prefix literals of every regex),
+//! `Matcher::compile` turns every scenario's signals into one `LiteralSet` (all literal kinds:
+//! text, codes, operations, IAM names, and the prefix and suffix literals of every regex),
 //! structural checks on `signals::Signals`, and a small inverted index of phrases. Word-list
 //! regexes become plain literals whose boundaries are checked at the hit; other regexes run
-//! (with `regex-lite`, cheap to compile) anchored at each hit of one of their prefixes, so no
+//! (a lazy DFA with `regex-lite` semantics) anchored at each hit of one of their prefixes, so no
 //! regex ever scans the whole paste; the rare regex without a usable prefix runs over the whole
-//! text with `regex` (see `matcher/pattern.rs`). `rank` makes one pass of the automaton over the
-//! paste, sums the weights of what fired (plus a phrase bonus for short questions) and
+//! text with `regex` (see `matcher/pattern.rs`). `rank` makes one pass of the literal set over
+//! the paste, sums the weights of what fired (plus a phrase bonus for short questions) and
 //! squashes the sum into a score in [0, 1]. `verdict` applies the thresholds for the two modes.
 //!
 //! Typos in question words are forgiven against the phrase vocabulary: a bounded edit distance
@@ -20,7 +20,6 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;
 
@@ -30,6 +29,7 @@ pub use pattern::{Analysis, RegexCache};
 use pattern::{Boundary, Plan, VERIFY_WINDOW, Verifier};
 
 use crate::knowledge::model::{HttpPattern, Mode, Scenario, Segment, SignalMatcher};
+use crate::literals::LiteralSet;
 use crate::signals::{Exchange, Signals};
 
 /// Command mode: below this the best candidate is not worth showing.
@@ -196,8 +196,9 @@ struct Phrase {
 /// The compiled form of every scenario's evidence.
 #[derive(Debug)]
 pub struct Matcher {
-    ac: Option<AhoCorasick>,
-    /// Per AC pattern: the literal conditions it may satisfy.
+    /// Every literal of every condition (texts, codes, regex literals, prefixes and suffixes).
+    lits: LiteralSet,
+    /// Per literal: the literal conditions it may satisfy.
     checks: Vec<Vec<LitCheck>>,
     lit_conds: usize,
     /// Per regex condition: the anchored engine, for regexes that are not plain word lists.
@@ -398,21 +399,11 @@ impl Matcher {
                 whole.iter().map(|(c, _)| *c).collect(),
             ))
         };
-        let ac = if b.patterns.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .build(&b.patterns)
-                    .map_err(|e| PatternError {
-                        scenario: 0,
-                        pattern: String::new(),
-                        message: e.to_string(),
-                    })?,
-            )
-        };
+        let lits = LiteralSet::new(&b.patterns).map_err(|e| PatternError {
+            scenario: 0,
+            pattern: String::new(),
+            message: e.to_string(),
+        })?;
         let n_phrases = b.phrases.len().max(1) as f32;
         let idf: Vec<f32> = b.df.iter().map(|&df| (1.0 + n_phrases / df as f32).ln()).collect();
         let phrases: Vec<Phrase> = b
@@ -453,7 +444,7 @@ impl Matcher {
             unfiltered[i] = true;
         }
         Ok(Matcher {
-            ac,
+            lits,
             checks: b.checks,
             lit_conds: b.lit_conds,
             engines,
@@ -632,7 +623,7 @@ impl Matcher {
         }
     }
 
-    /// One pass of the automaton: literal conditions that fired, and regexes that matched
+    /// One pass of the literal set: literal conditions that fired, and regexes that matched
     /// (word lists checked at the hit, other regexes run anchored at their prefixes, plus the
     /// whole-text regexes).
     fn scan_literals(&self, text: &str) -> (Vec<bool>, Vec<bool>) {
@@ -646,27 +637,26 @@ impl Matcher {
         for (cond, re) in &self.full_scan_lite {
             fired_re[*cond] = re.is_match(text);
         }
-        let Some(ac) = &self.ac else { return (fired, fired_re) };
         let bytes = text.as_bytes();
         // Prefix hits wait until the end of the pass: an engine only runs where one of its
         // suffixes was seen after the hit.
         let mut pending: Vec<(usize, usize)> = Vec::new();
         let mut suffixes: Vec<(usize, usize)> = Vec::new();
-        for m in ac.find_overlapping_iter(text).take(MAX_LITERAL_HITS) {
-            let before = m.start().checked_sub(1).map(|i| bytes[i]);
-            let after = bytes.get(m.end()).copied();
-            for check in &self.checks[m.pattern().as_usize()] {
+        for m in self.lits.hits(bytes, MAX_LITERAL_HITS) {
+            let before = m.start.checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(m.end).copied();
+            for check in &self.checks[m.literal] {
                 match check.kind {
                     LitKind::RegexPrefix => {
                         // Several prefixes of one regex may start at the same position.
-                        if pending.last() != Some(&(check.cond, m.start())) {
-                            pending.push((check.cond, m.start()));
+                        if pending.last() != Some(&(check.cond, m.start)) {
+                            pending.push((check.cond, m.start));
                         }
                         continue;
                     }
                     LitKind::RegexSuffix => {
                         if !fired_re[check.cond] {
-                            suffixes.push((check.cond, m.end()));
+                            suffixes.push((check.cond, m.end));
                         }
                         continue;
                     }
@@ -679,11 +669,11 @@ impl Matcher {
                         if fired_re[i] {
                             continue;
                         }
-                        let first = bytes.get(m.start()).copied();
-                        let last = m.end().checked_sub(1).map(|i| bytes[i]);
+                        let first = bytes.get(m.start).copied();
+                        let last = m.end.checked_sub(1).map(|i| bytes[i]);
                         fired_re[i] = start.is_none_or(|b| b.holds(before, first))
                             && end.is_none_or(|b| b.holds(last, after))
-                            && (!case_sensitive || text[m.start()..m.end()] == check.original);
+                            && (!case_sensitive || text[m.start..m.end] == check.original);
                         continue;
                     }
                     _ => {}
@@ -691,7 +681,7 @@ impl Matcher {
                 if fired[check.cond] {
                     continue;
                 }
-                let found = &text[m.start()..m.end()];
+                let found = &text[m.start..m.end];
                 let ok = match check.kind {
                     LitKind::Text | LitKind::RegexPrefix | LitKind::RegexSuffix | LitKind::RegexLiteral { .. } => true,
                     LitKind::Code | LitKind::OpPascal | LitKind::OpLower => {
@@ -704,8 +694,8 @@ impl Matcher {
                 }
             }
         }
-        // Suffix ends grouped by regex (a counting sort), then each group sorted: the automaton
-        // reports matches by end, so the groups are already in order and sorting them is a scan.
+        // Suffix ends grouped by regex (a counting sort), then each group sorted (hits come by
+        // start, so a group is nearly in order already).
         let mut group = vec![0u32; self.engines.len() + 1];
         for &(c, _) in &suffixes {
             group[c + 1] += 1;

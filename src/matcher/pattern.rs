@@ -2,7 +2,7 @@
 //!
 //! Most scenario regexes are word lists (`(?i)\b(kube2iam|kiam)\b`): every match is one of a
 //! finite set of literals, possibly with a word boundary on either side. Those need no regex
-//! engine at all: the Aho-Corasick pass finds the literal and the boundaries are checked on the
+//! engine at all: the literal pass (`crate::literals`) finds the literal and the boundaries are checked on the
 //! bytes around the hit. The others get an engine, compiled once per knowledge-base build, that
 //! is run anchored at each hit of one of their prefix literals over a bounded window, so its
 //! cost is bounded by the length of a possible match, never by the length of the paste. The
@@ -21,7 +21,7 @@ use regex_syntax::hir::{Capture, Class, ClassUnicode, ClassUnicodeRange, Hir, Hi
 
 /// Most literals one regex may expand to.
 const MAX_LITERALS: usize = 256;
-/// Shortest literal worth a place in the automaton.
+/// Shortest literal worth a place in the literal set.
 const MIN_LITERAL: usize = 3;
 
 /// A word-boundary condition on one side of a literal.
