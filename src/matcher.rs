@@ -26,7 +26,7 @@ use fuzzy_matcher::skim::SkimMatcherV2;
 mod pattern;
 
 pub use pattern::{Analysis, RegexCache};
-use pattern::{Boundary, Plan, VERIFY_WINDOW, Verifier};
+use pattern::{Boundary, LineEngine, Plan, VERIFY_WINDOW, Verifier};
 
 use crate::knowledge::model::{HttpPattern, Mode, Scenario, Segment, SignalMatcher};
 use crate::literals::LiteralSet;
@@ -130,6 +130,8 @@ enum LitKind {
     RegexPrefix,
     /// A suffix of a regex: a match may end here.
     RegexSuffix,
+    /// A literal every match of a line-gated regex holds: run its engine on the hit's line.
+    RegexInner,
 }
 
 /// A regex run anchored at its prefix hits.
@@ -203,6 +205,8 @@ pub struct Matcher {
     lit_conds: usize,
     /// Per regex condition: the anchored engine, for regexes that are not plain word lists.
     engines: Vec<Option<Engine>>,
+    /// Per regex condition: the engine of a line-gated regex (`Plan::Lines`).
+    gated: Vec<Option<LineEngine>>,
     /// Per regex condition: its engine has no known suffix literals.
     unfiltered: Vec<bool>,
     /// Literal and regex conditions that name the metadata service the way other clouds' do
@@ -332,6 +336,7 @@ impl Matcher {
             }
         }
         let mut engines = Vec::with_capacity(b.regexes.len());
+        let mut gated = Vec::with_capacity(b.regexes.len());
         let mut whole: Vec<(usize, regex_syntax::hir::Hir)> = Vec::new();
         let mut full_scan_lite = Vec::new();
         let regexes = std::mem::take(&mut b.regexes);
@@ -341,6 +346,10 @@ impl Matcher {
                 pattern: src.clone(),
                 message,
             })?;
+            gated.push(match &analysis.plan {
+                Plan::Lines { engine, .. } => Some(engine.clone()),
+                _ => None,
+            });
             match &analysis.plan {
                 Plan::Literals {
                     alternatives,
@@ -380,6 +389,12 @@ impl Matcher {
                         min_len: *min_len,
                         multiline: *multiline,
                     }));
+                }
+                Plan::Lines { literals, .. } => {
+                    for l in literals {
+                        b.lit(l, LitKind::RegexInner, l, *cond);
+                    }
+                    engines.push(None);
                 }
                 Plan::WholeText(re) => {
                     match re {
@@ -448,6 +463,7 @@ impl Matcher {
             checks: b.checks,
             lit_conds: b.lit_conds,
             engines,
+            gated,
             unfiltered,
             address_lits: b.address_lits,
             address_res: b.address_res,
@@ -642,6 +658,7 @@ impl Matcher {
         // suffixes was seen after the hit.
         let mut pending: Vec<(usize, usize)> = Vec::new();
         let mut suffixes: Vec<(usize, usize)> = Vec::new();
+        let mut inner: Vec<(usize, usize)> = Vec::new();
         for m in self.lits.hits(bytes, MAX_LITERAL_HITS) {
             let before = m.start.checked_sub(1).map(|i| bytes[i]);
             let after = bytes.get(m.end).copied();
@@ -658,6 +675,10 @@ impl Matcher {
                         if !fired_re[check.cond] {
                             suffixes.push((check.cond, m.end));
                         }
+                        continue;
+                    }
+                    LitKind::RegexInner => {
+                        inner.push((check.cond, m.start));
                         continue;
                     }
                     LitKind::RegexLiteral {
@@ -683,7 +704,11 @@ impl Matcher {
                 }
                 let found = &text[m.start..m.end];
                 let ok = match check.kind {
-                    LitKind::Text | LitKind::RegexPrefix | LitKind::RegexSuffix | LitKind::RegexLiteral { .. } => true,
+                    LitKind::Text
+                    | LitKind::RegexPrefix
+                    | LitKind::RegexSuffix
+                    | LitKind::RegexInner
+                    | LitKind::RegexLiteral { .. } => true,
                     LitKind::Code | LitKind::OpPascal | LitKind::OpLower => {
                         found == check.original && !is_word(before) && !is_word(after)
                     }
@@ -693,6 +718,19 @@ impl Matcher {
                     fired[check.cond] = true;
                 }
             }
+        }
+        // Line-gated regexes run on each line holding one of their literals, at most once per
+        // line (hits come by start, so a line already searched ends after the hit).
+        let mut searched_to = vec![0usize; self.engines.len()];
+        for (i, pos) in inner {
+            let Some(engine) = &self.gated[i] else { continue };
+            if fired_re[i] || pos < searched_to[i] {
+                continue;
+            }
+            let start = memchr::memrchr(b'\n', &bytes[..pos]).map_or(0, |n| n + 1);
+            let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(text.len(), |n| pos + n);
+            searched_to[i] = end;
+            fired_re[i] = engine.matches_in(text, start..end);
         }
         // Suffix ends grouped by regex (a counting sort), then each group sorted (hits come by
         // start, so a group is nearly in order already).

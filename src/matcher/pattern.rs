@@ -75,6 +75,9 @@ pub(crate) enum Plan {
         /// The engine run at each prefix hit.
         engine: Verifier,
     },
+    /// No usable prefix, but every match holds one of these literals and stays on one line: the
+    /// engine runs on the lines where one of them is, each line at most once.
+    Lines { literals: Vec<String>, engine: LineEngine },
     /// No usable prefix: the full engine over the whole text.
     WholeText(Scanner),
 }
@@ -164,6 +167,18 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
     let checked = lite(pattern).map_err(short_error)?;
     let plain = plain.ok();
     let Some(prefixes) = plain.as_ref().and_then(|h| literals(h, ExtractKind::Prefix)) else {
+        if !may_match_newline(&hir)
+            && let Some(literals) = plain.as_ref().and_then(required_literals)
+            && let Some(re) = codepoint_hir(pattern, &hir).and_then(|h| full_engine(&h, false))
+        {
+            return Ok(Analysis {
+                matches_empty,
+                plan: Plan::Lines {
+                    literals,
+                    engine: LineEngine(re),
+                },
+            });
+        }
         let scanner = match codepoint_hir(pattern, &hir).and_then(|h| full_engine(&h, true).map(|_| h)) {
             Some(h) => Scanner::Dfa(h),
             None => Scanner::Lite(checked),
@@ -210,20 +225,34 @@ pub(crate) enum Scanner {
     Lite(regex_lite::Regex),
 }
 
-/// Every whole-text regex that the lazy DFA can run, as a few multi-pattern engines: one pass
-/// per engine tells which of its regexes match anywhere in the paste.
+/// Every whole-text regex that the lazy DFA can run. A few of them run one by one: each search
+/// stops at its first match and skips ahead with the regex's own prefilter (a rare first byte
+/// such as `<`), so a 1 MiB log costs little. Many of them share multi-pattern engines instead:
+/// one pass per engine tells which of its regexes match anywhere in the paste.
 #[derive(Debug, Clone)]
 pub(crate) struct WholeText {
     /// Each engine with the index (into the `hirs` given to `build`) of its first pattern.
     engines: Vec<(meta::Regex, usize)>,
+    /// The engines hold one pattern each, searched for the first match only.
+    single: bool,
 }
 
 /// Most regexes joined in one whole-text engine (bounds the size of each automaton).
 const WHOLE_TEXT_GROUP: usize = 32;
+/// Up to this many whole-text regexes run one by one.
+const WHOLE_TEXT_SINGLE: usize = 8;
 
 impl WholeText {
     /// Engines for `hirs` (each from a `Scanner::Dfa`, so each builds on its own).
     pub(crate) fn build(hirs: &[&Hir]) -> WholeText {
+        if hirs.len() <= WHOLE_TEXT_SINGLE {
+            let engines = hirs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, h)| full_engine(h, true).map(|re| (re, i)))
+                .collect();
+            return WholeText { engines, single: true };
+        }
         let many = |group: &[&Hir]| {
             meta::Builder::new()
                 .configure(
@@ -248,19 +277,79 @@ impl WholeText {
                 ),
             }
         }
-        WholeText { engines }
+        WholeText { engines, single: false }
     }
 
     /// Indices (into the `hirs` given to `build`) of the regexes that match in `text`.
     pub(crate) fn matching(&self, text: &str) -> Vec<usize> {
         let mut out = Vec::new();
         for (re, first) in &self.engines {
+            if self.single {
+                if re.is_match(text) {
+                    out.push(*first);
+                }
+                continue;
+            }
             let mut set = regex_automata::PatternSet::new(re.pattern_len());
             re.which_overlapping_matches(&Input::new(text), &mut set);
             out.extend(set.iter().map(|p| first + p.as_usize()));
         }
         out
     }
+}
+
+/// The engine of a `Plan::Lines` regex (regex-lite semantics, yes/no only).
+#[derive(Debug, Clone)]
+pub(crate) struct LineEngine(meta::Regex);
+
+impl LineEngine {
+    /// Whether the regex matches within `text[range]` (seeing the rest for look-around).
+    pub(crate) fn matches_in(&self, text: &str, range: std::ops::Range<usize>) -> bool {
+        self.0.is_match(Input::new(text).range(range))
+    }
+}
+
+/// Literals of which every match of the regex (parsed without a leading `(?i)`) holds at least
+/// one, lower case, when there is a small set of them of at least 2 bytes each.
+fn required_literals(hir: &Hir) -> Option<Vec<String>> {
+    /// Most literals in the set.
+    const MAX: usize = 64;
+    fn walk(h: &Hir) -> Option<Vec<Vec<u8>>> {
+        match h.kind() {
+            HirKind::Literal(l) => Some(vec![l.0.to_vec()]),
+            HirKind::Capture(c) => walk(&c.sub),
+            HirKind::Repetition(r) if r.min > 0 => walk(&r.sub),
+            HirKind::Alternation(items) => {
+                let mut all = Vec::new();
+                for it in items {
+                    all.extend(walk(it)?);
+                    if all.len() > MAX {
+                        return None;
+                    }
+                }
+                Some(all)
+            }
+            // Any one child's set will do: the one whose shortest literal is longest.
+            HirKind::Concat(items) => items.iter().filter_map(walk).max_by_key(|set| {
+                (
+                    set.iter().map(Vec::len).min().unwrap_or(0),
+                    std::cmp::Reverse(set.len()),
+                )
+            }),
+            _ => None,
+        }
+    }
+    let mut out: Vec<String> = Vec::new();
+    for l in walk(hir)? {
+        let s = String::from_utf8(l).ok()?.to_ascii_lowercase();
+        if s.len() < 2 {
+            return None;
+        }
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// Bytes after a prefix hit that an anchored engine may look at.
@@ -589,6 +678,22 @@ mod tests {
     }
 
     #[test]
+    fn one_line_regexes_without_a_prefix_are_gated_by_their_literals() {
+        let Plan::Lines { literals, engine } = plan(r"(?i)\b(no|can.?t|not (getting|there)|\d{2,} (threads|pods))\b")
+        else {
+            panic!("not line-gated")
+        };
+        assert_eq!(literals, ["no", "can", "getting", "there", "threads", "pods"]);
+        let t = "first line\n40 Threads here\nlast";
+        assert!(engine.matches_in(t, 11..26));
+        assert!(!engine.matches_in(t, 0..10));
+        // May span lines, or no literal in every match: the whole text.
+        assert!(matches!(plan(r"(?i)<\s*HTTP/[12]"), Plan::WholeText(_)));
+        assert!(matches!(plan(r"(?i)\b(no|\d{2,}\s+pods)\b"), Plan::WholeText(_)));
+        assert!(matches!(plan(r"[a-z]+x"), Plan::WholeText(_)));
+    }
+
+    #[test]
     fn empty_matches_are_reported() {
         assert!(analyse("(foo)?").expect("valid").matches_empty);
         assert!(!analyse("foo").expect("valid").matches_empty);
@@ -597,17 +702,21 @@ mod tests {
 
     #[test]
     fn whole_text_regexes_share_engines() {
-        let hirs: Vec<Hir> = [r"[a-z]+x\d", r"\d{3}q", r"[a-z]+zz!"]
+        let hirs: Vec<Hir> = [r"[a-z]+x\d", r"\d{3}q", r"[a-z]+[!?]"]
             .iter()
             .map(|p| match analyse(p).expect("valid").plan {
                 Plan::WholeText(Scanner::Dfa(h)) => h,
                 other => panic!("{p}: {other:?}"),
             })
             .collect();
-        let refs: Vec<&Hir> = hirs.iter().collect();
-        let w = WholeText::build(&refs);
-        assert_eq!(w.matching("abx1 and 123q"), [0, 1]);
-        assert_eq!(w.matching("abzz!"), [2]);
-        assert!(w.matching("nothing").is_empty());
+        // Shared engines (many regexes) and one engine each (few) find the same matches.
+        let many: Vec<&Hir> = hirs.iter().cycle().take(WHOLE_TEXT_SINGLE + 1).collect();
+        for refs in [&many[..], &many[..3]] {
+            let w = WholeText::build(refs);
+            let m = |t: &str| -> Vec<usize> { w.matching(t).into_iter().filter(|&i| i < 3).collect() };
+            assert_eq!(m("abx1 and 123q"), [0, 1]);
+            assert_eq!(m("abzz!"), [2]);
+            assert!(m("nothing").is_empty());
+        }
     }
 }
