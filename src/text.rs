@@ -64,7 +64,12 @@ pub fn prepare_truncated(head: &[u8], tail: &[u8], original_len: usize) -> Prepa
 /// (no-break space, C1 controls, U+FEFF, U+FFFD), whose UTF-8 starts with 0xC2 or 0xEF, are
 /// looked at one by one.
 pub fn normalise(input: &[u8]) -> String {
-    let decoded = String::from_utf8_lossy(input);
+    // Valid UTF-8 (nearly every paste) is checked a word at a time; only invalid input pays for
+    // the lossy decoder.
+    let decoded = match std::str::from_utf8(input) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(input),
+    };
     let text: &str = &decoded;
     let b = text.as_bytes();
     let mut out = String::with_capacity(b.len());
@@ -101,18 +106,7 @@ pub fn normalise(input: &[u8]) -> String {
             }
             _ => {
                 // Ordinary bytes and the single blanks between them are copied as one run.
-                let mut end = i;
-                loop {
-                    end = b[end..]
-                        .iter()
-                        .position(|&x| SPECIAL[usize::from(x)])
-                        .map_or(b.len(), |n| end + n);
-                    if b.get(end) == Some(&b' ') && b.get(end + 1).is_some_and(|&x| !SPECIAL[usize::from(x)]) {
-                        end += 1;
-                        continue;
-                    }
-                    break;
-                }
+                let end = run_end(b, i);
                 push_run(&mut out, &text[i..end], &mut pending_blank);
                 i = end;
             }
@@ -121,20 +115,45 @@ pub fn normalise(input: &[u8]) -> String {
     out
 }
 
-/// Bytes that end a run of ordinary text: blanks, controls, and the lead bytes (0xC2, 0xEF) of
-/// the few non-ASCII characters that are dropped or turned into blanks.
-static SPECIAL: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i <= 0x20 {
-        t[i] = true;
+/// Bytes that end a run of ordinary text: controls and the lead bytes (0xC2, 0xEF) of the few
+/// non-ASCII characters that are dropped or turned into blanks. A blank ends a run only when a
+/// blank or one of these follows it, or the text ends.
+fn ends_run(x: u8) -> bool {
+    x < 0x20 || x == 0x7f || x == 0xc2 || x == 0xef
+}
+
+/// Where the run of ordinary text starting at `i` (an ordinary byte) ends: at the first byte
+/// that `ends_run`, or the first blank that is not a single blank between ordinary bytes.
+///
+/// Eight bytes at a time (SWAR): in a word, a lane's high bit says whether its byte ends a run
+/// or is a blank. The lowest flagged lane is exact and no such byte is ever missed; a higher
+/// lane may be flagged wrongly, but only on a blank, `!` or a UTF-8 lead byte, so at worst a
+/// run ends early at a character boundary and the next one carries on. Words overlap by one
+/// byte so that every blank is seen with the byte after it.
+fn run_end(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH;
+    let equal = |w: u64, v: u8| below(w ^ (ONES * u64::from(v)), 1);
+    while let Some(chunk) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let ends = below(w, 0x20) | equal(w, 0x7f) | equal(w, 0xc2) | equal(w, 0xef);
+        let blank = equal(w, b' ');
+        let stop = ends | (blank & ((blank | ends) >> 8));
+        if stop != 0 {
+            return i + (stop.trailing_zeros() / 8) as usize;
+        }
+        i += 7;
+    }
+    while i < b.len() {
+        let x = b[i];
+        if ends_run(x) || (x == b' ' && b.get(i + 1).is_none_or(|&y| y == b' ' || ends_run(y))) {
+            return i;
+        }
         i += 1;
     }
-    t[0x7f] = true;
-    t[0xc2] = true;
-    t[0xef] = true;
-    t
-};
+    i
+}
 
 /// Appends ordinary text, after the single blank a preceding run of blanks stands for.
 fn push_run(out: &mut String, run: &str, pending_blank: &mut bool) {
@@ -257,5 +276,109 @@ mod tests {
             unescape_chat(s),
             "< HTTP/1.1 403 Forbidden\n> PUT http://169.254.169.254/latest/api/token & @U123"
         );
+    }
+
+    /// The byte-at-a-time implementation `normalise` had before `run_end` read words.
+    fn reference(input: &[u8]) -> String {
+        let decoded = String::from_utf8_lossy(input);
+        let text: &str = &decoded;
+        let b = text.as_bytes();
+        let mut out = String::with_capacity(b.len());
+        let mut pending_blank = false;
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            match c {
+                0x1b => i = skip_escape(text, i + 1),
+                b' ' | b'\t' => {
+                    pending_blank = true;
+                    i += 1;
+                }
+                b'\r' => {
+                    if b.get(i + 1) != Some(&b'\n') {
+                        push_newline(&mut out, &mut pending_blank);
+                    }
+                    i += 1;
+                }
+                b'\n' => {
+                    push_newline(&mut out, &mut pending_blank);
+                    i += 1;
+                }
+                0..=0x1f | 0x7f => i += 1,
+                0xc2 | 0xef => {
+                    let ch = text[i..].chars().next().unwrap_or('\u{fffd}');
+                    let len = ch.len_utf8();
+                    if ch == '\u{a0}' {
+                        pending_blank = true;
+                    } else if !(ch.is_control() || ch == '\u{fffd}' || ch == '\u{feff}') {
+                        push_run(&mut out, &text[i..i + len], &mut pending_blank);
+                    }
+                    i += len;
+                }
+                _ => {
+                    // Ordinary bytes and the single blanks between them are copied as one run.
+                    let mut end = i;
+                    loop {
+                        end = b[end..]
+                            .iter()
+                            .position(|&x| SPECIAL[usize::from(x)])
+                            .map_or(b.len(), |n| end + n);
+                        if b.get(end) == Some(&b' ') && b.get(end + 1).is_some_and(|&x| !SPECIAL[usize::from(x)]) {
+                            end += 1;
+                            continue;
+                        }
+                        break;
+                    }
+                    push_run(&mut out, &text[i..end], &mut pending_blank);
+                    i = end;
+                }
+            }
+        }
+        out
+    }
+    static SPECIAL: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i <= 0x20 {
+            t[i] = true;
+            i += 1;
+        }
+        t[0x7f] = true;
+        t[0xc2] = true;
+        t[0xef] = true;
+        t
+    };
+
+    #[test]
+    fn word_at_a_time_runs_agree_with_bytes() {
+        let pieces: [&[u8]; 16] = [
+            b" ",
+            b"  ",
+            b"\t",
+            b"\n",
+            b"\r\n",
+            b"a",
+            b"word",
+            b"!",
+            b"\x7f",
+            b"\x1b[31m",
+            "\u{a0}".as_bytes(),
+            "\u{feff}".as_bytes(),
+            "é".as_bytes(),
+            "€".as_bytes(),
+            b"\xff",
+            b"x y",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..3000 {
+            let mut raw = Vec::new();
+            for _ in 0..40 {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                raw.extend_from_slice(pieces[(seed >> 60) as usize]);
+            }
+            assert_eq!(normalise(&raw), reference(&raw), "{raw:?}");
+        }
     }
 }
