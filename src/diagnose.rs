@@ -8,7 +8,7 @@
 use crate::knowledge::KnowledgeBase;
 use crate::matcher::{Hit, MatchMode, Verdict};
 use crate::redact::{SecretReport, redact};
-use crate::signals::{Signals, extract};
+use crate::signals::{Signals, extract_with};
 use crate::text::{Prepared, Truncation, prepare};
 
 /// Everything known about one paste.
@@ -48,8 +48,11 @@ pub fn rank(kb: &KnowledgeBase, input: &[u8]) -> Ranked {
 /// Ranks an already prepared paste.
 pub fn rank_prepared(kb: &KnowledgeBase, prepared: Prepared) -> Ranked {
     let (clean, secrets) = redact(&prepared.text);
-    let signals = extract(&clean);
-    let ranking = kb.matcher().rank(&clean, &signals);
+    // One literal pass serves the signals' triggers and the matcher's conditions.
+    let matcher = kb.matcher();
+    let scan = matcher.scan(&clean);
+    let signals = extract_with(&clean, &scan.trigger_lines(&clean));
+    let ranking = matcher.rank_scanned(&clean, &signals, &scan);
     Ranked {
         ranking,
         signals,

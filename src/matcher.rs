@@ -19,6 +19,7 @@
 //! Must not import the renderers, the adapters or any I/O.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;
@@ -30,7 +31,7 @@ use pattern::{Boundary, LineEngine, Plan, VERIFY_WINDOW, Verifier};
 
 use crate::knowledge::model::{HttpPattern, Mode, Scenario, Segment, SignalMatcher};
 use crate::literals::LiteralSet;
-use crate::signals::{Exchange, Signals};
+use crate::signals::{Exchange, Lines, MAX_TRIGGER_HITS, Signals};
 
 /// Command mode: below this the best candidate is not worth showing.
 pub const COMMAND_MIN_SCORE: f32 = 0.3;
@@ -195,11 +196,30 @@ struct Phrase {
     total_idf: f32,
 }
 
+/// The hits of one literal pass over a paste (`Matcher::scan`), in order of start.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Hits of the signals' trigger literals (numbered as `signals::trigger_literals`).
+    triggers: Vec<crate::literals::Hit>,
+    /// Hits of the conditions' literals.
+    conditions: Vec<crate::literals::Hit>,
+}
+
+impl Scan {
+    /// The lines each evidence regex of `signals` may match on (see `signals::extract_with`).
+    pub fn trigger_lines(&self, text: &str) -> Lines {
+        Lines::from_hits(text, self.triggers.iter().copied())
+    }
+}
+
 /// The compiled form of every scenario's evidence.
 #[derive(Debug)]
 pub struct Matcher {
-    /// Every literal of every condition (texts, codes, regex literals, prefixes and suffixes).
+    /// The signals' trigger literals, then every literal of every condition (texts, codes,
+    /// regex literals, prefixes and suffixes).
     lits: LiteralSet,
+    /// Number of trigger literals at the start of `lits`.
+    triggers: usize,
     /// Per literal: the literal conditions it may satisfy.
     checks: Vec<Vec<LitCheck>>,
     lit_conds: usize,
@@ -414,7 +434,11 @@ impl Matcher {
                 whole.iter().map(|(c, _)| *c).collect(),
             ))
         };
-        let lits = LiteralSet::new(&b.patterns).map_err(|e| PatternError {
+        // The signals' trigger literals come first, so that one pass serves both (`scan`).
+        let triggers = crate::signals::trigger_literals().len();
+        let mut all: Vec<&str> = crate::signals::trigger_literals().collect();
+        all.extend(b.patterns.iter().map(String::as_str));
+        let lits = LiteralSet::new(all).map_err(|e| PatternError {
             scenario: 0,
             pattern: String::new(),
             message: e.to_string(),
@@ -460,6 +484,7 @@ impl Matcher {
         }
         Ok(Matcher {
             lits,
+            triggers,
             checks: b.checks,
             lit_conds: b.lit_conds,
             engines,
@@ -483,9 +508,33 @@ impl Matcher {
         })
     }
 
+    /// One pass over `text` for the literals of the signals' triggers and of every condition.
+    pub fn scan(&self, text: &str) -> Scan {
+        let mut scan = Scan::default();
+        self.lits.for_each_hit(text.as_bytes(), |h| {
+            if h.literal < self.triggers {
+                if scan.triggers.len() < MAX_TRIGGER_HITS {
+                    scan.triggers.push(h);
+                }
+            } else if scan.conditions.len() < MAX_LITERAL_HITS {
+                scan.conditions.push(crate::literals::Hit {
+                    literal: h.literal - self.triggers,
+                    ..h
+                });
+            }
+            scan.triggers.len() < MAX_TRIGGER_HITS || scan.conditions.len() < MAX_LITERAL_HITS
+        });
+        scan
+    }
+
     /// Scores every scenario; returns those with a positive score, best first.
     pub fn rank(&self, text: &str, signals: &Signals) -> Vec<Hit> {
-        let (mut fired_lits, mut fired_res) = self.scan_literals(text);
+        self.rank_scanned(text, signals, &self.scan(text))
+    }
+
+    /// `rank`, with the literal pass over `text` already made.
+    pub fn rank_scanned(&self, text: &str, signals: &Signals, scan: &Scan) -> Vec<Hit> {
+        let (mut fired_lits, mut fired_res) = self.scan_literals(text, &scan.conditions);
         if signals.other_cloud_metadata && !signals.imds_context {
             // Another cloud's metadata service at 169.254.169.254, and nothing of EC2's: the
             // address is no evidence for an IMDS scenario.
@@ -642,7 +691,7 @@ impl Matcher {
     /// One pass of the literal set: literal conditions that fired, and regexes that matched
     /// (word lists checked at the hit, other regexes run anchored at their prefixes, plus the
     /// whole-text regexes).
-    fn scan_literals(&self, text: &str) -> (Vec<bool>, Vec<bool>) {
+    fn scan_literals(&self, text: &str, hits: &[crate::literals::Hit]) -> (Vec<bool>, Vec<bool>) {
         let mut fired = vec![false; self.lit_conds];
         let mut fired_re = vec![false; self.engines.len()];
         if let Some((engine, conds)) = &self.full_scan {
@@ -659,7 +708,7 @@ impl Matcher {
         let mut pending: Vec<(usize, usize)> = Vec::new();
         let mut suffixes: Vec<(usize, usize)> = Vec::new();
         let mut inner: Vec<(usize, usize)> = Vec::new();
-        for m in self.lits.hits(bytes, MAX_LITERAL_HITS) {
+        for m in hits {
             let before = m.start.checked_sub(1).map(|i| bytes[i]);
             let after = bytes.get(m.end).copied();
             for check in &self.checks[m.literal] {
@@ -815,23 +864,23 @@ impl Matcher {
             return out;
         }
         let q_idf: f32 = q.iter().map(|&w| self.idf[w as usize]).sum();
-        // Only phrases that share a word with the query can score.
-        let mut in_query = vec![false; self.vocab_words.len()];
+        // Only phrases that share a word with the query can score: sum, per phrase, the idf of
+        // its words in the query (every idf is positive, so 0 means untouched).
+        let mut matched_idf = vec![0.0f32; self.phrases.len()];
         let mut touched: Vec<u32> = Vec::new();
         for &w in &q {
-            in_query[w as usize] = true;
-            touched.extend_from_slice(&self.postings[w as usize]);
+            let idf = self.idf[w as usize];
+            for &pi in &self.postings[w as usize] {
+                let m = &mut matched_idf[pi as usize];
+                if *m == 0.0 {
+                    touched.push(pi);
+                }
+                *m += idf;
+            }
         }
-        touched.sort_unstable();
-        touched.dedup();
         for &pi in &touched {
             let p = &self.phrases[pi as usize];
-            let matched: f32 = p
-                .words
-                .iter()
-                .filter(|&&w| in_query[w as usize])
-                .map(|&w| self.idf[w as usize])
-                .sum();
+            let matched = matched_idf[pi as usize];
             if matched <= 0.0 || p.total_idf <= 0.0 {
                 continue;
             }
@@ -1134,7 +1183,20 @@ const ENGLISH_WORDS: &[&str] = &[
 ];
 
 fn is_english_word(word: &str) -> bool {
-    ENGLISH_WORDS.contains(&word)
+    static SORTED: LazyLock<Vec<&str>> = LazyLock::new(|| sorted(ENGLISH_WORDS));
+    SORTED.binary_search(&word).is_ok()
+}
+
+fn is_stopword(word: &str) -> bool {
+    static SORTED: LazyLock<Vec<&str>> = LazyLock::new(|| sorted(STOPWORDS));
+    SORTED.binary_search(&word).is_ok()
+}
+
+/// A word list sorted for `binary_search`.
+fn sorted(words: &[&'static str]) -> Vec<&'static str> {
+    let mut v = words.to_vec();
+    v.sort_unstable();
+    v
 }
 
 fn is_word(b: Option<u8>) -> bool {
@@ -1448,7 +1510,7 @@ pub fn tokenize(text: &str) -> Vec<String> {
             out.push("imdsv1".to_string());
             continue;
         }
-        if STOPWORDS.contains(&w.as_str()) {
+        if is_stopword(&w) {
             continue;
         }
         let w = match w.as_str() {

@@ -20,7 +20,8 @@ use serde_json::Value;
 
 mod triggers;
 
-use triggers::{Family, Lines, http_status_at};
+use triggers::{Family, http_status_at};
+pub use triggers::{Lines, MAX_HITS as MAX_TRIGGER_HITS, literals as trigger_literals};
 
 /// HTTP method of an exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -463,10 +464,15 @@ const JSON_MAX_NODES: usize = 20_000;
 
 /// Extracts hard evidence from a redacted, normalised paste.
 pub fn extract(text: &str) -> Signals {
-    let lines = Lines::scan(text);
+    extract_with(text, &Lines::scan(text))
+}
+
+/// Extracts the signals of `text`, whose trigger lines were already found (see
+/// `Lines::from_hits`).
+pub fn extract_with(text: &str, lines: &Lines) -> Signals {
     let other_cloud = lines.any(Family::OtherCloud, text, &OTHER_CLOUD);
     let mut s = Signals {
-        exchanges: extract_exchanges(text, &lines, other_cloud),
+        exchanges: extract_exchanges(text, lines, other_cloud),
         other_cloud_metadata: other_cloud,
         ..Signals::default()
     };
@@ -494,8 +500,8 @@ pub fn extract(text: &str) -> Signals {
             }
         }
     }
-    text_facts(text, &lines, &mut s);
-    extract_entities(text, &lines, &mut s.entities);
+    text_facts(text, lines, &mut s);
+    extract_entities(text, lines, &mut s.entities);
     json_evidence(text, &mut s);
     s.encoded_authorization_message = lines.any(Family::Encoded, text, &ENCODED_MSG);
     s.foreign_http = !s.imds_context && lines.any(Family::Foreign, text, &FOREIGN_HTTP);

@@ -1,17 +1,18 @@
 //! Where each evidence regex of `signals.rs` can match, found in one pass.
 //!
 //! Every evidence regex needs some literal on the line it matches ("HTTP/", "169.254.169.254",
-//! "arn:aws", "timed out", ...). One case-insensitive Aho-Corasick automaton holds all of
-//! those literals; a single pass over the paste collects, per regex family, the lines that hold
-//! one of its literals, and the regexes then run on those lines only. A 1 MiB log of ordinary
-//! traffic is therefore read once by the automaton instead of once per regex.
+//! "arn:aws", "timed out", ...). One case-insensitive literal pass (`crate::literals`) finds all
+//! of those literals and collects, per regex family, the lines that hold one of them; the
+//! regexes then run on those lines only. A 1 MiB log of ordinary traffic is therefore read once
+//! instead of once per regex. The matcher runs the same pass with its own literals added
+//! (`literals`, `Lines::from_hits`), so that a diagnosis reads the paste once for both.
 //!
-//! The automaton may report more lines than the regex matches (it ignores case and most of the
+//! The pass may report more lines than the regex matches (it ignores case and most of the
 //! pattern), never fewer: each family's literals are a superset of what its regex requires.
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use crate::literals::{Hit, LiteralSet};
 
 /// A group of literals that gates one evidence regex.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,35 +193,28 @@ const TRIGGERS: &[(Family, u8, &[&str])] = &[
 ];
 
 /// Most literal hits examined in one paste (the scan stays linear; this bounds the bookkeeping).
-const MAX_HITS: usize = 200_000;
+pub const MAX_HITS: usize = 200_000;
 
-struct Automaton {
-    ac: AhoCorasick,
-    /// Per automaton pattern: its family and flags.
-    meta: Vec<(Family, u8)>,
-}
-
-static AUTOMATON: LazyLock<Automaton> = LazyLock::new(|| {
-    let mut patterns = Vec::new();
-    let mut meta = Vec::new();
-    for &(family, flags, literals) in TRIGGERS {
-        for lit in literals {
-            patterns.push(*lit);
-            meta.push((family, flags));
-        }
-    }
-    let ac = AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(&patterns)
-        .expect("trigger automaton builds");
-    Automaton { ac, meta }
+/// Every trigger literal with its family and flags, in `TRIGGERS` order.
+static LITERALS: LazyLock<Vec<(&'static str, Family, u8)>> = LazyLock::new(|| {
+    TRIGGERS
+        .iter()
+        .flat_map(|&(family, flags, literals)| literals.iter().map(move |&l| (l, family, flags)))
+        .collect()
 });
+
+/// The trigger literals alone, for `Lines::scan`.
+static SET: LazyLock<LiteralSet> =
+    LazyLock::new(|| LiteralSet::new(LITERALS.iter().map(|(l, _, _)| l)).expect("trigger literals are not empty"));
+
+/// The trigger literals, in the order `Lines::from_hits` numbers them.
+pub fn literals() -> impl ExactSizeIterator<Item = &'static str> {
+    LITERALS.iter().map(|(l, _, _)| *l)
+}
 
 /// The lines of a paste where each family's regex may match.
 #[derive(Debug, Default)]
-pub(super) struct Lines {
+pub struct Lines {
     /// Per family: merged `(start, end)` byte ranges of whole lines, in order.
     windows: [Vec<(usize, usize)>; FAMILIES],
     /// Positions of `HTTP/` (exact case).
@@ -228,32 +222,39 @@ pub(super) struct Lines {
 }
 
 impl Lines {
-    /// One pass of the trigger automaton over `text`.
-    pub(super) fn scan(text: &str) -> Lines {
-        let a = &*AUTOMATON;
+    /// One pass of the trigger literals over `text`.
+    pub fn scan(text: &str) -> Lines {
+        Lines::from_hits(text, SET.hits(text.as_bytes(), MAX_HITS))
+    }
+
+    /// The lines from the hits of the trigger literals in `text` (numbered as `literals` lists
+    /// them), in order of start; only the first `MAX_HITS` count.
+    pub fn from_hits(text: &str, hits: impl IntoIterator<Item = Hit>) -> Lines {
         let b = text.as_bytes();
         let mut out = Lines::default();
         // The line of the previous hit, reused while hits stay on it.
         let mut line = (0usize, 0usize);
-        for m in a.ac.find_overlapping_iter(text).take(MAX_HITS) {
-            let (family, flags) = a.meta[m.pattern().as_usize()];
-            if flags & WORD_START != 0 && m.start() > 0 && is_word(b[m.start() - 1]) {
+        for m in hits.into_iter().take(MAX_HITS) {
+            let Some(&(_, family, flags)) = LITERALS.get(m.literal) else {
+                continue;
+            };
+            if flags & WORD_START != 0 && m.start > 0 && is_word(b[m.start - 1]) {
                 continue;
             }
             if family == Family::HttpSlash {
-                if b[m.start()..].starts_with(b"HTTP/") {
-                    out.http_slash.push(m.start());
+                if b[m.start..].starts_with(b"HTTP/") {
+                    out.http_slash.push(m.start);
                 }
                 continue;
             }
             let windows = &mut out.windows[family as usize];
-            if windows.last().is_some_and(|&(_, end)| m.end() <= end) && flags & NEXT_LINE == 0 {
+            if windows.last().is_some_and(|&(_, end)| m.end <= end) && flags & NEXT_LINE == 0 {
                 continue;
             }
-            if !(line.0 <= m.start() && m.end() <= line.1) {
-                let from = if m.start() >= line.1 { line.1 } else { 0 };
-                let start = memchr::memrchr(b'\n', &b[from..m.start()]).map_or(from, |i| from + i + 1);
-                let end = memchr::memchr(b'\n', &b[m.end()..]).map_or(b.len(), |i| m.end() + i);
+            if !(line.0 <= m.start && m.end <= line.1) {
+                let from = if m.start >= line.1 { line.1 } else { 0 };
+                let start = memchr::memrchr(b'\n', &b[from..m.start]).map_or(from, |i| from + i + 1);
+                let end = memchr::memchr(b'\n', &b[m.end..]).map_or(b.len(), |i| m.end + i);
                 line = (start, end);
             }
             let (start, mut end) = line;
