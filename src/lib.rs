@@ -17,6 +17,7 @@ pub mod discord;
 pub mod knowledge;
 pub mod literals;
 pub mod matcher;
+pub mod par;
 pub mod redact;
 pub mod reload;
 pub mod render;

@@ -75,18 +75,12 @@ pub fn build_lenient(files: Vec<SourceFile>, mut diags: Vec<Diagnostic>) -> (Opt
     let mut scenario_file: Vec<usize> = Vec::new();
     let mut regexes = RegexCache::new();
 
-    for (fi, file) in files.iter().enumerate() {
-        let stem = Path::new(&file.path)
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    // Files parse and check on their own: on all cores.
+    let parsed = crate::par::map(&files, |file| {
         let is_glossary = Path::new(&file.path).file_name().is_some_and(|n| n == GLOSSARY_FILE);
         let value = match parse_yaml(&file.text) {
             Ok(v) => v,
-            Err((msg, line, col)) => {
-                diags.push(Diagnostic::error(Code::YamlSyntax, &file.path, (line, col), msg));
-                continue;
-            }
+            Err((msg, line, col)) => return Parsed::Yaml(msg, line, col),
         };
         let schema = if is_glossary {
             &glossary_schema
@@ -94,30 +88,62 @@ pub fn build_lenient(files: Vec<SourceFile>, mut diags: Vec<Diagnostic>) -> (Opt
             &scenario_schema
         };
         let errs = structure::check(&value, schema);
+        if !errs.is_empty() {
+            Parsed::Structure(errs)
+        } else if is_glossary {
+            Parsed::Glossary(from_value(value))
+        } else {
+            Parsed::Scenario(Box::new(from_value(value)))
+        }
+    });
+    // So are the regexes, the costliest part of a scenario to check.
+    let mut patterns = Vec::new();
+    for p in &parsed {
+        if let Parsed::Scenario(raw) = p
+            && let Ok(raw) = raw.as_ref()
+        {
+            regexes_of(&raw.signals, &mut patterns);
+        }
+    }
+    regexes.warm(patterns);
+
+    for (fi, (file, parsed)) in files.iter().zip(parsed).enumerate() {
+        let stem = Path::new(&file.path)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut ctx = Ctx {
             file,
             diags: &mut diags,
             regexes: &mut regexes,
         };
-        if !errs.is_empty() {
-            for e in errs {
-                ctx.err(e.code, &e.path, e.message);
+        let raw: RawScenario = match parsed {
+            Parsed::Yaml(msg, line, col) => {
+                ctx.diags
+                    .push(Diagnostic::error(Code::YamlSyntax, &file.path, (line, col), msg));
+                continue;
             }
-            continue;
-        }
-        if is_glossary {
-            match from_value::<RawGlossary>(value) {
-                Ok(g) => raw_glossaries.push((fi, g)),
-                Err(e) => ctx.err(Code::InvalidValue, &[], e),
+            Parsed::Structure(errs) => {
+                for e in errs {
+                    ctx.err(e.code, &e.path, e.message);
+                }
+                continue;
             }
-            continue;
-        }
-        let raw: RawScenario = match from_value(value) {
-            Ok(r) => r,
-            Err(e) => {
+            Parsed::Glossary(Ok(g)) => {
+                raw_glossaries.push((fi, g));
+                continue;
+            }
+            Parsed::Glossary(Err(e)) => {
                 ctx.err(Code::InvalidValue, &[], e);
                 continue;
             }
+            Parsed::Scenario(raw) => match *raw {
+                Ok(r) => r,
+                Err(e) => {
+                    ctx.err(Code::InvalidValue, &[], e);
+                    continue;
+                }
+            },
         };
         let Some(scenario) = scenario(&raw, &stem, &mut ctx) else {
             continue;
@@ -213,19 +239,43 @@ pub fn build_lenient(files: Vec<SourceFile>, mut diags: Vec<Diagnostic>) -> (Opt
         version,
     };
 
-    // Examples last: they need the whole matcher.
-    for (si, s) in kb.scenarios.iter().enumerate() {
-        let fi = file_of[si];
+    // Examples last: they need the whole matcher. Each scenario's on its own, on all cores;
+    // the diagnostics keep the scenario order.
+    let numbered: Vec<(usize, &Scenario)> = kb.scenarios.iter().enumerate().collect();
+    let found = crate::par::map(&numbered, |&(si, s)| {
+        let mut found = Vec::new();
         let mut ctx = Ctx {
-            file: &files[fi],
-            diags: &mut diags,
-            regexes: &mut regexes,
+            file: &files[file_of[si]],
+            diags: &mut found,
+            regexes: &mut RegexCache::new(),
         };
         check_examples(&kb, si, s, &mut ctx);
-    }
+        found
+    });
+    diags.extend(found.into_iter().flatten());
     file_of.clear();
     let kb = (!kb.scenarios.is_empty()).then_some(kb);
     (kb, diags)
+}
+
+/// One file after the checks that need nothing but the file itself.
+enum Parsed {
+    /// YAML syntax error: message, line, column.
+    Yaml(String, usize, usize),
+    /// Unknown, missing or mistyped fields.
+    Structure(Vec<structure::StructError>),
+    Glossary(Result<RawGlossary, String>),
+    Scenario(Box<Result<RawScenario, String>>),
+}
+
+/// The regexes of `signals`, nested ones included.
+fn regexes_of<'r>(signals: &'r [RawSignal], out: &mut Vec<&'r str>) {
+    for s in signals {
+        out.extend(s.regex.as_deref());
+        if let Some(all) = &s.all {
+            regexes_of(all, out);
+        }
+    }
 }
 
 fn suggest(name: &str, ids: &HashSet<String>) -> String {

@@ -103,6 +103,15 @@ impl RegexCache {
         RegexCache::default()
     }
 
+    /// Analyses every pattern not yet in the cache, on all cores (see `crate::par`).
+    pub fn warm<'p>(&mut self, patterns: impl IntoIterator<Item = &'p str>) {
+        let mut todo: Vec<&str> = patterns.into_iter().filter(|p| !self.map.contains_key(*p)).collect();
+        todo.sort_unstable();
+        todo.dedup();
+        let done = crate::par::map(&todo, |p| analyse(p));
+        self.map.extend(todo.into_iter().map(str::to_string).zip(done));
+    }
+
     /// Checks a regex the way the matcher will run it.
     pub fn check(&mut self, pattern: &str) -> Result<&Analysis, String> {
         if !self.map.contains_key(pattern) {
@@ -207,9 +216,14 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
 fn full_engine(hir: &Hir, prefilter: bool) -> Option<meta::Regex> {
     meta::Builder::new()
         .configure(
+            // Yes/no answers need neither captures nor the engines that only speed them up; the
+            // lazy DFA builds in no time and runs as fast as a full DFA on short windows.
             meta::Config::new()
                 .auto_prefilter(prefilter)
-                .which_captures(WhichCaptures::None),
+                .which_captures(WhichCaptures::None)
+                .onepass(false)
+                .backtrack(false)
+                .dfa(false),
         )
         .build_from_hir(hir)
         .ok()
