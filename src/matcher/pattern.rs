@@ -11,6 +11,7 @@
 //! classes over code points); `regex-lite` itself only for the rare pattern those cannot express. A regex with no usable prefix is run over
 //! the whole text with the full `regex` engine (none of the built-in ones needs that).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use regex_automata::meta;
@@ -143,28 +144,28 @@ fn parse(src: &str) -> Result<Hir, String> {
 fn analyse(pattern: &str) -> Result<Analysis, String> {
     // Errors are reported in the words of the engine that runs the regex.
     let lite = |p: &str| regex_lite::RegexBuilder::new(p).size_limit(1 << 20).build();
-    let hir = match parse(pattern) {
-        Ok(h) => h,
-        Err(e) => return Err(lite(pattern).err().map_or(e, short_error)),
-    };
-    let matches_empty = hir.properties().minimum_len() == Some(0);
+    let parse_error = |e: String| lite(pattern).err().map_or(e, short_error);
     // A leading `(?i)` with no other flags: literals compare ASCII case-insensitively, exactly as
     // the automaton does. Without any flag: byte for byte.
     let (body, case_insensitive) = match pattern.strip_prefix("(?i)") {
         Some(rest) => (rest, true),
         None => (pattern, false),
     };
-    // The pattern without its leading `(?i)`, parsed once for the literal analyses below.
-    let plain = if case_insensitive { parse(body) } else { Ok(hir.clone()) };
+    // The pattern without its leading `(?i)`, parsed once for the literal analyses below; a
+    // word list needs nothing else.
+    let plain = parse(body);
     let simple_flags = !body.contains("(?") || !body.replace("(?:", "").contains("(?");
     if simple_flags {
-        let plain = plain.as_ref().map_err(Clone::clone)?;
+        let plain = plain.as_ref().map_err(|e| match parse(pattern) {
+            Ok(_) => e.clone(),
+            Err(e) => parse_error(e),
+        })?;
         if let Some(alternatives) = expand(plain)
             && !alternatives.is_empty()
             && alternatives.iter().all(|a| a.literal.len() >= MIN_LITERAL)
         {
             return Ok(Analysis {
-                matches_empty,
+                matches_empty: plain.properties().minimum_len() == Some(0),
                 plan: Plan::Literals {
                     alternatives,
                     case_sensitive: !case_insensitive,
@@ -172,6 +173,11 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
             });
         }
     }
+    let hir = match (case_insensitive, &plain) {
+        (false, Ok(h)) => h.clone(),
+        _ => parse(pattern).map_err(parse_error)?,
+    };
+    let matches_empty = hir.properties().minimum_len() == Some(0);
     // Errors are still reported as `regex-lite` sees them.
     let checked = lite(pattern).map_err(short_error)?;
     let plain = plain.ok();
@@ -188,7 +194,7 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
                 },
             });
         }
-        let scanner = match codepoint_hir(pattern, &hir).and_then(|h| full_engine(&h, true).map(|_| h)) {
+        let scanner = match codepoint_hir(pattern, &hir).and_then(|h| full_engine(&h, true).map(|_| h.into_owned())) {
             Some(h) => Scanner::Dfa(h),
             None => Scanner::Lite(checked),
         };
@@ -418,9 +424,19 @@ fn ceil(text: &str, i: usize) -> usize {
 /// hold every non-ASCII byte (`.`, `[^\n]`, `\W`) become classes of code points, as they are in
 /// `regex-lite`. `None` when that is not exact (a `\x` escape, a class with some but not all
 /// non-ASCII bytes).
-fn codepoint_hir(pattern: &str, hir: &Hir) -> Option<Hir> {
+fn codepoint_hir<'h>(pattern: &str, hir: &'h Hir) -> Option<Cow<'h, Hir>> {
     if pattern.contains("\\x") {
         return None;
+    }
+    /// Whether some byte class holds a non-ASCII byte (only those need rewriting).
+    fn has_high_bytes(h: &Hir) -> bool {
+        match h.kind() {
+            HirKind::Class(Class::Bytes(b)) => b.ranges().iter().any(|r| r.end() >= 0x80),
+            HirKind::Repetition(r) => has_high_bytes(&r.sub),
+            HirKind::Capture(c) => has_high_bytes(&c.sub),
+            HirKind::Concat(items) | HirKind::Alternation(items) => items.iter().any(has_high_bytes),
+            _ => false,
+        }
     }
     fn walk(h: &Hir) -> Option<Hir> {
         Some(match h.kind() {
@@ -465,7 +481,10 @@ fn codepoint_hir(pattern: &str, hir: &Hir) -> Option<Hir> {
             HirKind::Alternation(items) => Hir::alternation(items.iter().map(walk).collect::<Option<Vec<_>>>()?),
         })
     }
-    walk(hir)
+    if !has_high_bytes(hir) {
+        return Some(Cow::Borrowed(hir));
+    }
+    walk(hir).map(Cow::Owned)
 }
 
 /// Whether any match may contain `\n`.
