@@ -18,6 +18,8 @@
 //!
 //! Must not import anything but `std`.
 
+use std::ops::Range;
+
 /// Bits in a key: three 6-bit byte classes.
 const KEY_BITS: u32 = 18;
 const KEY_MASK: u32 = (1 << KEY_BITS) - 1;
@@ -288,34 +290,61 @@ impl LiteralSet {
 
     /// Calls `f` for every occurrence in `text`, in order of start (shortest first at one
     /// start), until it returns `false`.
-    pub fn for_each_hit(&self, text: &[u8], mut f: impl FnMut(Hit) -> bool) {
+    pub fn for_each_hit(&self, text: &[u8], f: impl FnMut(Hit) -> bool) {
+        self.for_each_hit_in(text, 0..text.len(), f);
+    }
+
+    /// `for_each_hit` for the occurrences that start within `starts` (they may end beyond it).
+    pub fn for_each_hit_in(&self, text: &[u8], starts: Range<usize>, mut f: impl FnMut(Hit) -> bool) {
         let n = text.len();
-        if n == 0 || self.len == 0 {
+        let (from, to) = (starts.start, starts.end.min(n));
+        if from >= to || self.len == 0 {
             return;
         }
         let bits = &*self.bits;
         let bits4 = &*self.bits4;
         let short = &*self.short;
-        // The three-byte key at `start`, then the four-byte one (or a short literal).
-        let test = |key: u32, start: usize| {
-            let (word, bit) = ((key >> 6) as usize, 1 << (key & 63));
-            bits[word] & bit != 0 && {
-                let h = hash4((key << 6) | text.get(start + 3).map_or(0, |&b| class(b)));
-                bits4[(h >> 6) as usize] & (1 << (h & 63)) != 0 || short[word] & bit != 0
-            }
+        let first = |key: u32| (bits[(key >> 6) as usize] >> (key & 63)) & 1;
+        // Where the three-byte key said yes: the four-byte key (or a short literal).
+        let second = |key: u32, start: usize| {
+            let h = hash4((key << 6) | text.get(start + 3).map_or(0, |&b| class(b)));
+            bits4[(h >> 6) as usize] & (1 << (h & 63)) != 0 || short[(key >> 6) as usize] & (1 << (key & 63)) != 0
         };
         // Class 0 stands for "past the end": no byte has it, so only literals shorter than
         // what is left can match there.
-        let mut key = (class(text[0]) << 6) | text.get(1).map_or(0, |&b| class(b));
-        for (start, &b) in text.iter().skip(2).enumerate() {
+        let mut key = (class(text[from]) << 6) | text.get(from + 1).map_or(0, |&b| class(b));
+        // Positions whose third byte is in the text, eight at a time: the first test of all
+        // eight is one mask, and only its set bits are looked at.
+        let full_end = to.min(n.saturating_sub(2)).max(from);
+        let (chunks, rest) = text.get(from + 2..full_end + 2).unwrap_or_default().as_chunks::<8>();
+        let mut start = from;
+        for chunk in chunks {
+            let mut keys = [0u32; 8];
+            let mut mask = 0u32;
+            for (j, &b) in chunk.iter().enumerate() {
+                key = ((key << 6) | class(b)) & KEY_MASK;
+                keys[j] = key;
+                mask |= (first(key) as u32) << j;
+            }
+            while mask != 0 {
+                let j = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                if second(keys[j], start + j) && !self.at(text, start + j, &mut f) {
+                    return;
+                }
+            }
+            start += 8;
+        }
+        for &b in rest {
             key = ((key << 6) | class(b)) & KEY_MASK;
-            if test(key, start) && !self.at(text, start, &mut f) {
+            if first(key) != 0 && second(key, start) && !self.at(text, start, &mut f) {
                 return;
             }
+            start += 1;
         }
-        for start in n.saturating_sub(2)..n {
+        for start in full_end..to {
             key = (key << 6) & KEY_MASK;
-            if test(key, start) && !self.at(text, start, &mut f) {
+            if first(key) != 0 && second(key, start) && !self.at(text, start, &mut f) {
                 return;
             }
         }
@@ -360,11 +389,19 @@ mod tests {
 
     fn check(literals: &[&str], text: &str) {
         let set = LiteralSet::new(literals).expect("set");
-        assert_eq!(
-            set.hits(text.as_bytes(), usize::MAX),
-            automaton_hits(literals, text),
-            "{literals:?} in {text:?}"
-        );
+        let all = set.hits(text.as_bytes(), usize::MAX);
+        assert_eq!(all, automaton_hits(literals, text), "{literals:?} in {text:?}");
+        // Any split of the start positions finds the same hits, in the same order.
+        for mid in [1, text.len() / 3, text.len() / 2, text.len().saturating_sub(1)] {
+            let mut parts = Vec::new();
+            for range in [0..mid, mid..text.len()] {
+                set.for_each_hit_in(text.as_bytes(), range, |h| {
+                    parts.push(h);
+                    true
+                });
+            }
+            assert_eq!(parts, all, "split at {mid}: {literals:?} in {text:?}");
+        }
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub const SHORT_INPUT: usize = 600;
 pub const REASONED_HITS: usize = 8;
 /// Maximum number of literal hits examined per paste.
 const MAX_LITERAL_HITS: usize = 50_000;
+/// Pastes this long or longer are scanned for literals on two cores (`Matcher::scan`).
+const PARALLEL_SCAN: usize = 256 * 1024;
 
 /// How the paste reached the bot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -509,9 +511,28 @@ impl Matcher {
     }
 
     /// One pass over `text` for the literals of the signals' triggers and of every condition.
+    /// A paste of `PARALLEL_SCAN` bytes or more is scanned in halves on two cores.
     pub fn scan(&self, text: &str) -> Scan {
+        if text.len() < PARALLEL_SCAN {
+            return self.scan_starts(text, 0..text.len());
+        }
+        let mid = text.len() / 2;
+        let halves = crate::par::map(&[0..mid, mid..text.len()], |r| self.scan_starts(text, r.clone()));
         let mut scan = Scan::default();
-        self.lits.for_each_hit(text.as_bytes(), |h| {
+        for half in halves {
+            scan.triggers.extend(half.triggers);
+            scan.conditions.extend(half.conditions);
+        }
+        // The first hits, in order of start, as one pass would have kept them.
+        scan.triggers.truncate(MAX_TRIGGER_HITS);
+        scan.conditions.truncate(MAX_LITERAL_HITS);
+        scan
+    }
+
+    /// The hits that start within `starts`.
+    fn scan_starts(&self, text: &str, starts: std::ops::Range<usize>) -> Scan {
+        let mut scan = Scan::default();
+        self.lits.for_each_hit_in(text.as_bytes(), starts, |h| {
             if h.literal < self.triggers {
                 if scan.triggers.len() < MAX_TRIGGER_HITS {
                     scan.triggers.push(h);
@@ -1465,10 +1486,13 @@ fn question_part(text: &str) -> String {
     if text.len() <= SHORT_INPUT {
         return text.to_string();
     }
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let mut picked: Vec<&str> = lines.iter().take(2).copied().collect();
-    if lines.len() > 2 {
-        picked.extend(lines.iter().rev().take(2).copied());
+    // The first two lines with text and, when there are more, the last two: read from either
+    // end, never the whole of a long paste.
+    let nonempty = |l: &&str| !l.trim().is_empty();
+    let mut picked: Vec<&str> = text.lines().filter(nonempty).take(3).collect();
+    if picked.len() > 2 {
+        picked.truncate(2);
+        picked.extend(text.lines().rev().filter(nonempty).take(2));
     }
     picked
         .into_iter()
