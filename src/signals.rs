@@ -364,22 +364,24 @@ static IMDS_REF: LazyLock<Regex> = LazyLock::new(|| {
 
 /// HTTP statuses in the ways logs put them in words. The `HTTP/1.1 403` status line is found
 /// by hand (`triggers::http_status_at`); `shows_status` checks for either.
+// ASCII classes and boundaries: statuses are ASCII, and the lazy DFA then never falls back to
+// the slower engines on a non-ASCII paste.
 static STATUS_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"\b(?P<b>[1-5]\d\d)\s*-\s*(?:Forbidden|Unauthorized|Not Found|Bad Request|Missing or Invalid|Method Not Allowed|Too Many)",
-        r"|\b(?P<c>[1-5]\d\d) (?:Forbidden|Unauthorized|Not Found|Bad Request|Method Not Allowed|Too Many Requests|Proxy Authentication Required|Bad Gateway|Gateway Timeout|Service Unavailable|Internal Server Error)",
-        r"|(?i:status ?code)(?: of|\x22?\s*[:=])\s*(?P<d>[1-5]\d\d)\b",
-        r"|(?i:\bstatus)\s*[:=]\s*(?P<e>[1-5]\d\d)\b",
-        r"|\b(?i:returned|got|returns|responded with)(?: (?:an? )?(?:HTTP|status))? (?P<f>[1-5]\d\d)\b",
-        r"|\bHTTP (?P<g>[1-5]\d\d)\b",
+        r"(?-u:\b)(?P<b>[1-5][0-9][0-9])(?-u:\s)*-(?-u:\s)*(?:Forbidden|Unauthorized|Not Found|Bad Request|Missing or Invalid|Method Not Allowed|Too Many)",
+        r"|(?-u:\b)(?P<c>[1-5][0-9][0-9]) (?:Forbidden|Unauthorized|Not Found|Bad Request|Method Not Allowed|Too Many Requests|Proxy Authentication Required|Bad Gateway|Gateway Timeout|Service Unavailable|Internal Server Error)",
+        r"|(?i:status ?code)(?: of|\x22?(?-u:\s)*[:=])(?-u:\s)*(?P<d>[1-5][0-9][0-9])(?-u:\b)",
+        r"|(?i:(?-u:\b)status)(?-u:\s)*[:=](?-u:\s)*(?P<e>[1-5][0-9][0-9])(?-u:\b)",
+        r"|(?-u:\b)(?i:returned|got|returns|responded with)(?: (?:an? )?(?:HTTP|status))? (?P<f>[1-5][0-9][0-9])(?-u:\b)",
+        r"|(?-u:\b)HTTP (?P<g>[1-5][0-9][0-9])(?-u:\b)",
         // python requests: `401 Client Error: Unauthorized for url: ...`
-        r"|\b(?P<h>[1-5]\d\d) (?:Client|Server) Error\b",
+        r"|(?-u:\b)(?P<h>[1-5][0-9][0-9]) (?:Client|Server) Error(?-u:\b)",
         // curl -f: `curl: (22) The requested URL returned error: 401`
-        r"|\breturned error:? (?P<i>[1-5]\d\d)\b",
+        r"|(?-u:\b)returned error:? (?P<i>[1-5][0-9][0-9])(?-u:\b)",
         // ansible uri: `Status code was 400 and not [200]`
-        r"|(?i:\bstatus code was) (?P<j>[1-5]\d\d)\b",
+        r"|(?i:(?-u:\b)status code was) (?P<j>[1-5][0-9][0-9])(?-u:\b)",
         // `curl -w '%{http_code}'`: the status alone on the line after the command
-        r"|%\{http_code\}[^\n]*\n(?P<k>[1-5]\d\d)[ \t]*(?:\n|$)",
+        r"|%\{http_code\}[^\n]*\n(?P<k>[1-5][0-9][0-9])[ \t]*(?:\n|$)",
     ))
     .expect("status words regex")
 });
