@@ -363,9 +363,9 @@ static IMDS_REF: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// HTTP statuses in the ways logs put them in words. The `HTTP/1.1 403` status line is found
-/// by hand (`triggers::http_status_at`); `shows_status` checks for either.
-// ASCII classes and boundaries: statuses are ASCII, and the lazy DFA then never falls back to
-// the slower engines on a non-ASCII paste.
+/// by hand (`triggers::http_status_at`); `shows_status` checks for either. Boundaries, digits
+/// and blanks are ASCII (`(?-u:\b)`): statuses are ASCII, and the lazy DFA then handles
+/// non-ASCII pastes too instead of handing them to slower engines.
 static STATUS_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?-u:\b)(?P<b>[1-5][0-9][0-9])(?-u:\s)*-(?-u:\s)*(?:Forbidden|Unauthorized|Not Found|Bad Request|Missing or Invalid|Method Not Allowed|Too Many)",
