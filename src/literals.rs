@@ -255,16 +255,14 @@ impl LiteralSet {
         let mut node = &self.nodes[0];
         let mut i = start;
         loop {
-            if node.ends_n != 0 {
-                for &l in &self.ends[node.ends_at as usize..][..node.ends_n as usize] {
-                    let hit = Hit {
-                        literal: l as usize,
-                        start,
-                        end: i,
-                    };
-                    if !f(hit) {
-                        return false;
-                    }
+            for &l in &self.ends[node.ends_at as usize..(node.ends_at + node.ends_n) as usize] {
+                let hit = Hit {
+                    literal: l as usize,
+                    start,
+                    end: i,
+                };
+                if !f(hit) {
+                    return false;
                 }
             }
             let Some(&b) = text.get(i) else { return true };
@@ -273,7 +271,7 @@ impl LiteralSet {
                 Some(t) => t[usize::from(b)] as usize,
                 None => {
                     let first = node.first as usize;
-                    let children = &self.nodes[first..][..node.count as usize];
+                    let children = &self.nodes[first..first + node.count as usize];
                     children.iter().position(|c| c.byte == b).map_or(0, |k| first + k)
                 }
             };
@@ -282,13 +280,10 @@ impl LiteralSet {
             }
             node = &self.nodes[next];
             i += 1;
-            let n = node.label_n as usize;
-            if n != 0 {
-                let label = &self.labels[node.label_at as usize..][..n];
-                match text.get(i..i + n) {
-                    Some(t) if t.eq_ignore_ascii_case(label) => i += n,
-                    _ => return true,
-                }
+            let label = &self.labels[node.label_at as usize..(node.label_at + node.label_n) as usize];
+            match text.get(i..i + label.len()) {
+                Some(t) if t.eq_ignore_ascii_case(label) => i += label.len(),
+                _ => return true,
             }
         }
     }

@@ -531,12 +531,7 @@ impl Matcher {
 
     /// The hits that start within `starts`.
     fn scan_starts(&self, text: &str, starts: std::ops::Range<usize>) -> Scan {
-        // About one hit per 64 bytes of log in each kind; fewer reallocations on long pastes.
-        let guess = starts.len() / 64;
-        let mut scan = Scan {
-            triggers: Vec::with_capacity(guess.min(MAX_TRIGGER_HITS)),
-            conditions: Vec::with_capacity(guess.min(MAX_LITERAL_HITS)),
-        };
+        let mut scan = Scan::default();
         self.lits.for_each_hit_in(text.as_bytes(), starts, |h| {
             if h.literal < self.triggers {
                 if scan.triggers.len() < MAX_TRIGGER_HITS {
