@@ -4,10 +4,10 @@
 //! text, codes, operations, IAM names, and the prefix and suffix literals of every regex),
 //! structural checks on `signals::Signals`, and a small inverted index of phrases. Word-list
 //! regexes become plain literals whose boundaries are checked at the hit; other regexes run
-//! (a lazy DFA with `regex-lite` semantics) anchored at each hit of one of their prefixes, so no
-//! regex ever scans the whole paste; the rare regex without a usable prefix runs over the whole
-//! text with `regex` (see `matcher/pattern.rs`). `rank` makes one pass of the literal set over
-//! the paste, sums the weights of what fired (plus a phrase bonus for short questions) and
+//! (a lazy DFA with `regex-lite` semantics) anchored at each hit of one of their prefixes, or on
+//! the lines holding one of their literals; only the rare regex with neither runs over the whole
+//! text (see `matcher/pattern.rs`). `scan` makes one pass of the literal set over the paste;
+//! `rank_scanned` sums the weights of what fired (plus a phrase bonus for short questions) and
 //! squashes the sum into a score in [0, 1]. `verdict` applies the thresholds for the two modes.
 //!
 //! Typos in question words are forgiven against the phrase vocabulary: a bounded edit distance
@@ -548,12 +548,8 @@ impl Matcher {
         scan
     }
 
-    /// Scores every scenario; returns those with a positive score, best first.
-    pub fn rank(&self, text: &str, signals: &Signals) -> Vec<Hit> {
-        self.rank_scanned(text, signals, &self.scan(text))
-    }
-
-    /// `rank`, with the literal pass over `text` already made.
+    /// Scores every scenario from the literal pass over `text` (`scan`); returns those with a
+    /// positive score, best first.
     pub fn rank_scanned(&self, text: &str, signals: &Signals, scan: &Scan) -> Vec<Hit> {
         let (mut fired_lits, mut fired_res) = self.scan_literals(text, &scan.conditions);
         if signals.other_cloud_metadata && !signals.imds_context {

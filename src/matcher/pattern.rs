@@ -2,14 +2,16 @@
 //!
 //! Most scenario regexes are word lists (`(?i)\b(kube2iam|kiam)\b`): every match is one of a
 //! finite set of literals, possibly with a word boundary on either side. Those need no regex
-//! engine at all: the literal pass (`crate::literals`) finds the literal and the boundaries are checked on the
-//! bytes around the hit. The others get an engine, compiled once per knowledge-base build, that
-//! is run anchored at each hit of one of their prefix literals over a bounded window, so its
-//! cost is bounded by the length of a possible match, never by the length of the paste. The
-//! engine is `regex-automata`'s meta regex (lazy DFA) built from the pattern read with
-//! `regex-lite`'s semantics (ASCII `\b`, `\s`, `\w`, `\d` and case folding, `.` and negated
-//! classes over code points); `regex-lite` itself only for the rare pattern those cannot express. A regex with no usable prefix is run over
-//! the whole text with the full `regex` engine (none of the built-in ones needs that).
+//! engine at all: the literal pass (`crate::literals`) finds the literal and the boundaries are
+//! checked on the bytes around the hit. The others get an engine, compiled once per
+//! knowledge-base build, that is run anchored at each hit of one of their prefix literals over a
+//! bounded window, so its cost is bounded by the length of a possible match, never by the
+//! length of the paste. The engine is `regex-automata`'s meta regex (lazy DFA) built from the
+//! pattern read with `regex-lite`'s semantics (ASCII `\b`, `\s`, `\w`, `\d` and case folding,
+//! `.` and negated classes over code points); `regex-lite` itself only for the rare pattern
+//! those cannot express. A regex with no usable prefix whose matches stay on one line and hold
+//! one of a few literals runs on the lines holding them (`Plan::Lines`); the rest run over the
+//! whole text (`WholeText`).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
