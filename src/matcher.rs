@@ -51,6 +51,8 @@ pub const AUTO_MIN_HARD_WEIGHT: f32 = 1.5;
 pub const PICK_LIST_MAX: usize = 4;
 /// Largest phrase bonus (a question that is exactly one of the scenario's phrases).
 pub const PHRASE_WEIGHT: f32 = 2.0;
+/// A scenario's phrase similarity counts from this value on.
+const PHRASE_MIN: f32 = 0.3;
 /// Inputs up to this many bytes are matched against phrases whole.
 pub const SHORT_INPUT: usize = 600;
 /// Hits of a ranking that carry their reasons (more than any reply or JSON output shows).
@@ -243,6 +245,11 @@ pub struct Matcher {
     /// Distinct HTTP patterns of all signals.
     http: Vec<HttpPattern>,
     signals: Vec<Vec<CompiledSignal>>,
+    /// Per scenario, the number of its first signal (signals are numbered across scenarios, in
+    /// order); one more entry holds the total.
+    first_signal: Vec<u32>,
+    /// Per signal number, its scenario.
+    signal_scenario: Vec<u32>,
     modes: Vec<Mode>,
     vocab: HashMap<String, u32>,
     vocab_words: Vec<String>,
@@ -258,22 +265,23 @@ pub struct Matcher {
     skim: Skim,
 }
 
-/// Per piece of evidence, the scenarios whose signals use it, so that a ranking evaluates only
-/// the scenarios some evidence points at.
+/// Per piece of evidence, the signals that use it (numbered across scenarios, in scenario order:
+/// see `Matcher::first_signal`), so that a ranking evaluates only the signals some evidence
+/// points at.
 #[derive(Debug, Default)]
 struct Users {
     lits: Vec<Vec<u32>>,
     res: Vec<Vec<u32>>,
     facts: Vec<Vec<u32>>,
-    /// Per HTTP pattern: the scenarios whose signals use it.
+    /// Per HTTP pattern: the signals that use it.
     http: Vec<Vec<u32>>,
 }
 
 impl Users {
-    fn add(&mut self, cond: &Cond, scenario: u32) {
+    fn add(&mut self, cond: &Cond, signal: u32) {
         let push = |v: &mut Vec<u32>| {
-            if v.last() != Some(&scenario) {
-                v.push(scenario);
+            if v.last() != Some(&signal) {
+                v.push(signal);
             }
         };
         match cond {
@@ -283,7 +291,7 @@ impl Users {
             Cond::Http(i) => push(&mut self.http[*i]),
             Cond::All(cs) => {
                 for c in cs {
-                    self.add(c, scenario);
+                    self.add(c, signal);
                 }
             }
         }
@@ -471,11 +479,16 @@ impl Matcher {
             facts: vec![Vec::new(); crate::signals::Fact::ALL.len()],
             http: vec![Vec::new(); b.http.len()],
         };
+        let mut first_signal = Vec::with_capacity(signals.len() + 1);
+        let mut signal_scenario = Vec::new();
         for (si, sigs) in signals.iter().enumerate() {
+            first_signal.push(signal_scenario.len() as u32);
             for sig in sigs {
-                users.add(&sig.cond, si as u32);
+                users.add(&sig.cond, signal_scenario.len() as u32);
+                signal_scenario.push(si as u32);
             }
         }
+        first_signal.push(signal_scenario.len() as u32);
         let mut vocab_by_first: HashMap<u8, Vec<u32>> = HashMap::new();
         for (i, w) in b.vocab_words.iter().enumerate() {
             vocab_by_first.entry(w.as_bytes()[0]).or_default().push(i as u32);
@@ -498,6 +511,8 @@ impl Matcher {
             full_scan_lite,
             http: b.http,
             signals,
+            first_signal,
+            signal_scenario,
             modes: scenarios.iter().map(|s| s.mode).collect(),
             vocab: b.vocab,
             vocab_words: b.vocab_words,
@@ -563,11 +578,11 @@ impl Matcher {
             }
         }
         let phrase_sims = self.phrase_similarity(text);
-        // Scenarios with no fired evidence and no phrase bonus cannot score: skip them.
-        let mut candidate = vec![false; self.signals.len()];
+        // Only a signal some fired evidence points at can count: mark those, in signal order.
+        let mut marked = vec![0u64; self.signal_scenario.len().div_ceil(64)];
         let mut mark = |users: &[u32]| {
-            for &si in users {
-                candidate[si as usize] = true;
+            for &g in users {
+                marked[g as usize / 64] |= 1 << (g % 64);
             }
         };
         for (i, _) in fired_lits.iter().enumerate().filter(|(_, f)| **f) {
@@ -584,11 +599,6 @@ impl Matcher {
         for (i, _) in http.iter().enumerate().filter(|(_, f)| **f > 0.0) {
             mark(&self.users.http[i]);
         }
-        for (si, &sim) in phrase_sims.iter().enumerate() {
-            if sim >= 0.3 {
-                candidate[si] = true;
-            }
-        }
         let ev = Evidence {
             lits: &fired_lits,
             res: &fired_res,
@@ -596,19 +606,54 @@ impl Matcher {
             phrase: &phrase_sims,
             signals,
         };
-        let mut hits = Vec::new();
-        for si in (0..self.signals.len()).filter(|&si| candidate[si]) {
-            let t = self.tally(si, &ev, None);
-            if t.sum <= 0.0 || !t.any_positive {
-                continue;
+        // Per scenario with a marked signal, in scenario order, the sum of its signals in their
+        // order (the unmarked ones add nothing): the same sum as `tally` makes.
+        let mut tallies: Vec<(usize, Tally)> = Vec::new();
+        for (word_index, &word) in marked.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let g = word_index * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let si = self.signal_scenario[g] as usize;
+                let sig = &self.signals[si][g - self.first_signal[si] as usize];
+                let factor = eval(&sig.cond, ev.lits, ev.res, ev.http, ev.signals);
+                if factor <= 0.0 {
+                    continue;
+                }
+                if tallies.last().is_none_or(|(s, _)| *s != si) {
+                    tallies.push((si, Tally::default()));
+                }
+                if let Some((_, t)) = tallies.last_mut() {
+                    let w = sig.weight * factor;
+                    t.hard += w;
+                    t.sum += w;
+                    t.any_positive |= w > 0.0;
+                }
             }
-            hits.push(Hit {
+        }
+        // Then the phrase bonus, last, as in `tally`.
+        let mut phrase_only = Vec::new();
+        for (si, _) in phrase_sims.iter().enumerate().filter(|(_, s)| **s >= PHRASE_MIN) {
+            match tallies.binary_search_by_key(&si, |(s, _)| *s) {
+                Ok(k) => self.add_phrase(&mut tallies[k].1, &ev, si),
+                Err(_) => {
+                    let mut t = Tally::default();
+                    self.add_phrase(&mut t, &ev, si);
+                    phrase_only.push((si, t));
+                }
+            }
+        }
+        let mut hits: Vec<Hit> = tallies
+            .into_iter()
+            .chain(phrase_only)
+            .filter(|(_, t)| t.sum > 0.0 && t.any_positive)
+            .map(|(si, t)| Hit {
                 scenario: si,
                 score: squash(t.sum),
                 hard_weight: t.hard,
                 reasons: Vec::new(),
-            });
-        }
+            })
+            .collect();
         hits.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
@@ -645,16 +690,20 @@ impl Matcher {
             }
         }
         let sim = ev.phrase[si];
-        if sim >= 0.3 {
-            // A paste that shows requests to something other than IMDS is a log, not a
-            // question: its wording counts for less.
-            let damp = if ev.signals.foreign_http { 0.5 } else { 1.0 };
-            let w = PHRASE_WEIGHT * sim * sim * damp;
+        if sim >= PHRASE_MIN {
+            let w = phrase_weight(sim, ev.signals);
             add(&mut t, w, &|| {
                 format!("question resembles how this is usually asked ({:.0}%)", sim * 100.0)
             });
         }
         t
+    }
+
+    /// Adds scenario `si`'s phrase bonus to `t` (see `tally`).
+    fn add_phrase(&self, t: &mut Tally, ev: &Evidence<'_>, si: usize) {
+        let w = phrase_weight(ev.phrase[si], ev.signals);
+        t.sum += w;
+        t.any_positive |= w > 0.0;
     }
 
     /// The top hit of a ranking that would be auto-answered if its scenario were live: how
@@ -1227,6 +1276,14 @@ pub fn squash(sum: f32) -> f32 {
     } else {
         (1.0 - (-sum).exp2()).clamp(0.0, 1.0)
     }
+}
+
+/// The phrase bonus for a phrase similarity of `sim` (at least `PHRASE_MIN`).
+fn phrase_weight(sim: f32, s: &Signals) -> f32 {
+    // A paste that shows requests to something other than IMDS is a log, not a question: its
+    // wording counts for less.
+    let damp = if s.foreign_http { 0.5 } else { 1.0 };
+    PHRASE_WEIGHT * sim * sim * damp
 }
 
 /// Evaluates a condition: 1.0 fired, 0.5 fired on a bare HTTP status without IMDS context, 0 not
