@@ -240,6 +240,13 @@ pub struct Matcher {
     /// Regexes with no usable prefix literal, run over the whole text in one pass:
     /// the engine and the condition of each of its patterns.
     full_scan: Option<(pattern::WholeText, Vec<usize>)>,
+    /// Per regex condition: its pattern (for the tests that check the plans against
+    /// `regex-lite`).
+    #[cfg(test)]
+    regex_sources: Vec<String>,
+    /// Regexes split into their alternatives (`Plan::Any`): (condition, the conditions of its
+    /// alternatives), in the order they were split.
+    any: Vec<(usize, Vec<usize>)>,
     /// Whole-text regexes only `regex-lite` runs: (condition, regex).
     full_scan_lite: Vec<(usize, regex_lite::Regex)>,
     /// Distinct HTTP patterns of all signals.
@@ -369,9 +376,14 @@ impl Matcher {
         let mut gated = Vec::with_capacity(b.regexes.len());
         let mut whole: Vec<(usize, regex_syntax::hir::Hir)> = Vec::new();
         let mut full_scan_lite = Vec::new();
-        let regexes = std::mem::take(&mut b.regexes);
-        for (cond, src) in &regexes {
-            let analysis = cache.check(src).map_err(|message| PatternError {
+        // The alternatives of split regexes join the list as they come (`Plan::Any`).
+        let mut any = Vec::new();
+        let mut next = 0;
+        while next < b.regexes.len() {
+            let (cond, src) = b.regexes[next].clone();
+            let cond = &cond;
+            next += 1;
+            let analysis = cache.check(&src).map_err(|message| PatternError {
                 scenario: b.regex_owner[*cond],
                 pattern: src.clone(),
                 message,
@@ -431,6 +443,12 @@ impl Matcher {
                         pattern::Scanner::Dfa(h) => whole.push((*cond, h.clone())),
                         pattern::Scanner::Lite(re) => full_scan_lite.push((*cond, re.clone())),
                     }
+                    engines.push(None);
+                }
+                Plan::Any(alternatives) => {
+                    let owner = b.regex_owner[*cond];
+                    let pieces = alternatives.iter().map(|p| b.regex_cond(p, owner)).collect();
+                    any.push((*cond, pieces));
                     engines.push(None);
                 }
             }
@@ -509,6 +527,9 @@ impl Matcher {
             address_res: b.address_res,
             full_scan,
             full_scan_lite,
+            #[cfg(test)]
+            regex_sources: b.regexes.into_iter().map(|(_, src)| src).collect(),
+            any,
             http: b.http,
             signals,
             first_signal,
@@ -895,6 +916,11 @@ impl Matcher {
                 }
             }
             fired_re[i] = engine.re.matches_at(text, pos);
+        }
+        // A split regex matched where one of its alternatives did (an alternative is split after
+        // the regex that holds it, so the last ones are settled first).
+        for (cond, pieces) in self.any.iter().rev() {
+            fired_re[*cond] = pieces.iter().any(|&p| fired_re[p]);
         }
         (fired, fired_re)
     }
@@ -1429,6 +1455,22 @@ impl Builder {
         Cond::Lit(c)
     }
 
+    /// The condition of regex `src`, first used by scenario `owner`. Scenarios with the same
+    /// regex share its condition (and its engine).
+    fn regex_cond(&mut self, src: &str, owner: usize) -> usize {
+        if let Some(&c) = self.regex_ids.get(src) {
+            return c;
+        }
+        let c = self.regexes.len();
+        if names_metadata_service(src) {
+            self.address_res.push(c);
+        }
+        self.regex_ids.insert(src.to_string(), c);
+        self.regexes.push((c, src.to_string()));
+        self.regex_owner.push(owner);
+        c
+    }
+
     fn cond(&mut self, m: &SignalMatcher) -> Cond {
         match m {
             SignalMatcher::Text(t) => {
@@ -1449,20 +1491,7 @@ impl Builder {
                 b.lit(&snake, LitKind::OpLower, &snake, c);
                 b.lit(&kebab, LitKind::OpLower, &kebab, c);
             }),
-            SignalMatcher::Regex(src) => {
-                // Scenarios with the same regex share its condition (and its engine).
-                if let Some(&c) = self.regex_ids.get(src) {
-                    return Cond::Re(c);
-                }
-                let c = self.regexes.len();
-                if names_metadata_service(src) {
-                    self.address_res.push(c);
-                }
-                self.regex_ids.insert(src.clone(), c);
-                self.regexes.push((c, src.clone()));
-                self.regex_owner.push(self.current);
-                Cond::Re(c)
-            }
+            SignalMatcher::Regex(src) => Cond::Re(self.regex_cond(src, self.current)),
             SignalMatcher::Http(p) => Cond::Http(match self.http.iter().position(|h| h == p) {
                 Some(i) => i,
                 None => {
@@ -1616,6 +1645,62 @@ fn auto_confident(top: &Hit, second: f32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every regex condition of the built-in knowledge base, however it is planned (word list,
+    /// anchored engine, line-gated, whole text, split into alternatives), fires on a text exactly
+    /// when `regex-lite` finds the regex in it: checked on every example, not_example and corpus
+    /// paste, and on texts made to tempt the prefix and suffix filters of split regexes.
+    #[test]
+    fn regex_conditions_agree_with_regex_lite() {
+        let kb = crate::knowledge::load_embedded().expect("embedded knowledge base");
+        let m = kb.matcher();
+        let mut texts: Vec<String> = vec![
+            "the key was leaked on pastebin".into(),
+            "keys keys role credentials".into(),
+            "route add 169.254.169.254 via 10.0.0.1 and 169.254.169.254 again".into(),
+            "iptables -A OUTPUT -d 169.254.169.254 -j DROP".into(),
+            "PUT /latest/api/token HTTP/1.1 400 and then /latest/api/token 400".into(),
+        ];
+        for s in kb.scenarios() {
+            texts.extend(s.examples.iter().chain(&s.not_examples).cloned());
+        }
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+        for kind in ["positive", "negative"] {
+            for dir in std::fs::read_dir(corpus.join(kind)).expect("corpus").flatten() {
+                let files: Vec<_> = if dir.path().is_dir() {
+                    std::fs::read_dir(dir.path())
+                        .expect("dir")
+                        .flatten()
+                        .map(|f| f.path())
+                        .collect()
+                } else {
+                    vec![dir.path()]
+                };
+                for f in files {
+                    texts.push(String::from_utf8_lossy(&std::fs::read(f).expect("file")).into_owned());
+                }
+            }
+        }
+        assert!(texts.len() > 400, "{}", texts.len());
+        let lite: Vec<regex_lite::Regex> = m
+            .regex_sources
+            .iter()
+            .map(|p| regex_lite::Regex::new(p).expect("valid"))
+            .collect();
+        assert!(!m.any.is_empty(), "no regex of the built-in knowledge base is split");
+        let mut fired_somewhere = vec![false; lite.len()];
+        for raw in &texts {
+            let text = crate::text::normalise(raw.as_bytes());
+            let scan = m.scan(&text);
+            let (_, fired) = m.scan_literals(&text, &scan.conditions);
+            for (i, re) in lite.iter().enumerate() {
+                assert_eq!(fired[i], re.is_match(&text), "{:?} on {text:?}", m.regex_sources[i]);
+                fired_somewhere[i] |= fired[i];
+            }
+        }
+        let split_fired = m.any.iter().filter(|(c, _)| fired_somewhere[*c]).count();
+        assert!(split_fired * 2 > m.any.len(), "{split_fired} of {}", m.any.len());
+    }
 
     #[test]
     fn squash_values() {

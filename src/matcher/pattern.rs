@@ -11,7 +11,9 @@
 //! `.` and negated classes over code points); `regex-lite` itself only for the rare pattern
 //! those cannot express. A regex with no usable prefix whose matches stay on one line and hold
 //! one of a few literals runs on the lines holding them (`Plan::Lines`); the rest run over the
-//! whole text (`WholeText`).
+//! whole text (`WholeText`). A top-level alternation that is not a word list is split into its
+//! alternatives, each planned on its own (`Plan::Any`): their prefixes and suffixes no longer
+//! mix, and an alternative shared by many regexes is checked once.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -83,6 +85,11 @@ pub(crate) enum Plan {
     Lines { literals: Vec<String>, engine: LineEngine },
     /// No usable prefix: the full engine over the whole text.
     WholeText(Scanner),
+    /// An alternation at the top level: the regex matches where one of these patterns (its
+    /// alternatives, each with the regex's leading `(?i)`) matches. Each is planned on its own,
+    /// with its own prefixes and suffixes, and scenarios that share an alternative share its
+    /// work.
+    Any(Vec<String>),
 }
 
 /// The outcome of checking one regex.
@@ -113,6 +120,20 @@ impl RegexCache {
         todo.dedup();
         let done = crate::par::map(&todo, |p| analyse(p));
         self.map.extend(todo.into_iter().map(str::to_string).zip(done));
+        // Then the alternatives of the regexes that split (see `Plan::Any`).
+        let mut pieces: Vec<String> = Vec::new();
+        for a in self.map.values() {
+            if let Ok(Analysis {
+                plan: Plan::Any(alternatives),
+                ..
+            }) = a
+            {
+                pieces.extend(alternatives.iter().filter(|p| !self.map.contains_key(*p)).cloned());
+            }
+        }
+        if !pieces.is_empty() {
+            self.warm(pieces.iter().map(String::as_str));
+        }
     }
 
     /// Checks a regex the way the matcher will run it.
@@ -182,6 +203,12 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
     let matches_empty = hir.properties().minimum_len() == Some(0);
     // Errors are still reported as `regex-lite` sees them.
     let checked = lite(pattern).map_err(short_error)?;
+    if let Some(alternatives) = split_alternatives(pattern) {
+        return Ok(Analysis {
+            matches_empty,
+            plan: Plan::Any(alternatives),
+        });
+    }
     let plain = plain.ok();
     let Some(prefixes) = plain.as_ref().and_then(|h| literals(h, ExtractKind::Prefix)) else {
         if !may_match_newline(&hir)
@@ -218,6 +245,36 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
         engine,
     };
     Ok(Analysis { matches_empty, plan })
+}
+
+/// The top-level alternatives of `pattern`, each a pattern of its own with the leading `(?i)`
+/// of `pattern` if it has one; `None` unless `pattern` is an alternation at its top level that
+/// sets no other flags there (a bare `(?x)` in one alternative would apply to the next ones).
+/// A text holds a match of `pattern` exactly when it holds a match of one of them.
+fn split_alternatives(pattern: &str) -> Option<Vec<String>> {
+    use regex_syntax::ast::Ast;
+    let (flags, body) = match pattern.strip_prefix("(?i)") {
+        Some(rest) => ("(?i)", rest),
+        None => ("", pattern),
+    };
+    let ast = regex_syntax::ast::parse::Parser::new().parse(body).ok()?;
+    let Ast::Alternation(alternation) = &ast else {
+        return None;
+    };
+    let mut out = Vec::with_capacity(alternation.asts.len());
+    for a in &alternation.asts {
+        let sets_flags = match a {
+            Ast::Flags(_) => true,
+            Ast::Concat(c) => c.asts.iter().any(|x| matches!(x, Ast::Flags(_))),
+            _ => false,
+        };
+        if sets_flags {
+            return None;
+        }
+        let span = a.span();
+        out.push(format!("{flags}{}", &body[span.start.offset..span.end.offset]));
+    }
+    Some(out)
 }
 
 /// The full engine for `hir` (regex-lite semantics), answering yes/no only.
