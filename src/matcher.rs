@@ -145,6 +145,8 @@ struct Engine {
     re: Verifier,
     /// Shortest match: a suffix must end at least this far after the hit.
     min_len: usize,
+    /// A boundary every match starts with.
+    start: Option<Boundary>,
     /// A match may span lines (otherwise the suffix must be on the hit's line).
     multiline: bool,
 }
@@ -412,6 +414,7 @@ impl Matcher {
                     prefixes,
                     suffixes,
                     min_len,
+                    start,
                     multiline,
                     engine,
                 } => {
@@ -429,6 +432,7 @@ impl Matcher {
                     engines.push(Some(Engine {
                         re: engine.clone(),
                         min_len: *min_len,
+                        start: *start,
                         multiline: *multiline,
                     }));
                 }
@@ -891,6 +895,11 @@ impl Matcher {
         for (i, pos) in pending {
             let Some(engine) = &self.engines[i] else { continue };
             if fired_re[i] {
+                continue;
+            }
+            if let Some(b) = engine.start
+                && !b.holds(pos.checked_sub(1).map(|p| bytes[p]), bytes.get(pos).copied())
+            {
                 continue;
             }
             if !self.unfiltered[i] {
@@ -1660,6 +1669,8 @@ mod tests {
             "route add 169.254.169.254 via 10.0.0.1 and 169.254.169.254 again".into(),
             "iptables -A OUTPUT -d 169.254.169.254 -j DROP".into(),
             "PUT /latest/api/token HTTP/1.1 400 and then /latest/api/token 400".into(),
+            "took 612 ms (threshold 500 ms), order 7 accepted, java agent script".into(),
+            "an old sdk, an older boto3 and a legacy-agent; access denied, not authorised".into(),
         ];
         for s in kb.scenarios() {
             texts.extend(s.examples.iter().chain(&s.not_examples).cloned());

@@ -75,6 +75,8 @@ pub(crate) enum Plan {
         suffixes: Option<Vec<String>>,
         /// Shortest possible match, in bytes.
         min_len: usize,
+        /// A boundary every match starts with (`\b...`): a prefix hit without it is no match.
+        start: Option<Boundary>,
         /// A match may contain a line break.
         multiline: bool,
         /// The engine run at each prefix hit.
@@ -241,40 +243,70 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
         prefixes,
         suffixes: plain.as_ref().and_then(|h| literals(h, ExtractKind::Suffix)),
         min_len: hir.properties().minimum_len().unwrap_or(0),
+        start: start_boundary(&hir),
         multiline: may_match_newline(&hir),
         engine,
     };
     Ok(Analysis { matches_empty, plan })
 }
 
-/// The top-level alternatives of `pattern`, each a pattern of its own with the leading `(?i)`
-/// of `pattern` if it has one; `None` unless `pattern` is an alternation at its top level that
-/// sets no other flags there (a bare `(?x)` in one alternative would apply to the next ones).
+/// The top-level alternatives of `pattern`, each a pattern of its own; `None` unless `pattern` is
+/// an alternation at its top level. Flags set at the start of an alternative (`a|(?i)b|c`) hold
+/// for the alternatives after it too, so each alternative starts with the flags set before it;
+/// flags set anywhere else at the top level make the pattern keep its alternatives together.
 /// A text holds a match of `pattern` exactly when it holds a match of one of them.
 fn split_alternatives(pattern: &str) -> Option<Vec<String>> {
     use regex_syntax::ast::Ast;
-    let (flags, body) = match pattern.strip_prefix("(?i)") {
-        Some(rest) => ("(?i)", rest),
-        None => ("", pattern),
-    };
-    let ast = regex_syntax::ast::parse::Parser::new().parse(body).ok()?;
+    let ast = regex_syntax::ast::parse::Parser::new().parse(pattern).ok()?;
     let Ast::Alternation(alternation) = &ast else {
         return None;
     };
+    let src = |span: &regex_syntax::ast::Span| &pattern[span.start.offset..span.end.offset];
+    let mut flags = String::new();
     let mut out = Vec::with_capacity(alternation.asts.len());
-    for a in &alternation.asts {
-        let sets_flags = match a {
-            Ast::Flags(_) => true,
-            Ast::Concat(c) => c.asts.iter().any(|x| matches!(x, Ast::Flags(_))),
-            _ => false,
+    for (k, a) in alternation.asts.iter().enumerate() {
+        let mut items: &[Ast] = match a {
+            Ast::Concat(c) => &c.asts,
+            other => std::slice::from_ref(other),
         };
-        if sets_flags {
+        // The pattern's own leading flags sit in front of its first alternative.
+        if k == 0
+            && let [Ast::Flags(f), rest @ ..] = items
+        {
+            flags.push_str(src(&f.span));
+            items = rest;
+        }
+        let own = match items.first() {
+            Some(Ast::Flags(f)) => Some(src(&f.span)),
+            _ => None,
+        };
+        if items.iter().skip(1).any(|x| matches!(x, Ast::Flags(_))) {
             return None;
         }
-        let span = a.span();
-        out.push(format!("{flags}{}", &body[span.start.offset..span.end.offset]));
+        let body = match items {
+            [] => "",
+            [first, .., last] => &pattern[first.span().start.offset..last.span().end.offset],
+            [one] => src(one.span()),
+        };
+        out.push(format!("{flags}{body}"));
+        flags.push_str(own.unwrap_or_default());
     }
     Some(out)
+}
+
+/// The word boundary that every match of `hir` starts with, if any.
+fn start_boundary(hir: &Hir) -> Option<Boundary> {
+    match hir.kind() {
+        HirKind::Look(Look::WordAscii) => Some(Boundary::Word),
+        HirKind::Look(Look::WordAsciiNegate) => Some(Boundary::NotWord),
+        HirKind::Concat(xs) => start_boundary(xs.first()?),
+        HirKind::Capture(c) => start_boundary(&c.sub),
+        HirKind::Alternation(xs) => {
+            let first = start_boundary(xs.first()?)?;
+            xs.iter().all(|x| start_boundary(x) == Some(first)).then_some(first)
+        }
+        _ => None,
+    }
 }
 
 /// The full engine for `hir` (regex-lite semantics), answering yes/no only.
@@ -764,7 +796,10 @@ mod tests {
     #[test]
     fn gaps_and_inner_flags_use_the_engine() {
         assert!(matches!(plan(r"(?i)\bfoo\b.*bar"), Plan::Anchored { .. }));
-        assert!(matches!(plan(r"foo|(?i)bar"), Plan::Anchored { .. }));
+        assert!(matches!(plan(r"foo(?i)bar"), Plan::Anchored { .. }));
+        // Flags in front of an alternative split the regex: each part is then a word list.
+        assert!(matches!(plan(r"foo|(?i)bar"), Plan::Any(_)));
+        assert!(matches!(plan(r"(?i)bar"), Plan::Literals { .. }));
         assert!(matches!(plan(r"a\bb"), Plan::WholeText(_) | Plan::Anchored { .. }));
         assert!(matches!(plan(r"[a-z]+x"), Plan::WholeText(_)));
     }
@@ -790,6 +825,51 @@ mod tests {
         assert!(analyse("(foo)?").expect("valid").matches_empty);
         assert!(!analyse("foo").expect("valid").matches_empty);
         assert!(analyse("(").is_err());
+    }
+
+    #[test]
+    fn top_level_alternations_split_with_the_flags_before_them() {
+        let split = |p: &str| split_alternatives(p);
+        assert_eq!(split(r"(?i)a.*b|c\d").unwrap(), [r"(?i)a.*b", r"(?i)c\d"]);
+        assert_eq!(split(r"a|(?i)b|c").unwrap(), ["a", "(?i)b", "(?i)c"]);
+        assert_eq!(split(r"(?i)a|(?-i)b|c").unwrap(), ["(?i)a", "(?i)(?-i)b", "(?i)(?-i)c"]);
+        assert_eq!(split(r"(?i)|b").unwrap(), ["(?i)", "(?i)b"]);
+        for whole in [r"abc", r"(a|b)", r"a(?i)b|c", r"(?i)\bfoo\b.*bar"] {
+            assert_eq!(split(whole), None, "{whole}");
+        }
+        // The regex finds a match exactly where one of its alternatives does.
+        let texts = ["A", "b", "B", "C", "c", "xab", "d9", "nothing", ""];
+        for whole in [r"(?i)a.*b|c\d", r"a|(?i)b|c", r"(?i)a|(?-i)b|c", r"x(?:a|b)|(?i)d\d"] {
+            let re = regex_lite::Regex::new(whole).unwrap();
+            let pieces: Vec<regex_lite::Regex> = split(whole)
+                .unwrap()
+                .iter()
+                .map(|p| regex_lite::Regex::new(p).unwrap())
+                .collect();
+            for t in texts {
+                assert_eq!(re.is_match(t), pieces.iter().any(|p| p.is_match(t)), "{whole} on {t:?}");
+            }
+        }
+        // A non-literal alternation is planned alternative by alternative.
+        let Plan::Any(pieces) = plan(r"\b(UnauthorizedOperation)\b|(?i)not authori[sz]ed|x\d+y") else {
+            panic!("not split")
+        };
+        assert_eq!(
+            pieces,
+            [r"\b(UnauthorizedOperation)\b", "(?i)not authori[sz]ed", r"(?i)x\d+y"]
+        );
+    }
+
+    #[test]
+    fn leading_word_boundaries_are_known() {
+        let start = |p: &str| match plan(p) {
+            Plan::Anchored { start, .. } => start,
+            other => panic!("{p}: {other:?}"),
+        };
+        assert_eq!(start(r"(?i)\b(old|legacy)\b.*\b(sdk|boto\w*)\b"), Some(Boundary::Word));
+        assert_eq!(start(r"(?i)\Bfoo\d+"), Some(Boundary::NotWord));
+        assert_eq!(start(r"(?i)(\bfoo|bar)\d+"), None);
+        assert_eq!(start(r"(?i)foo\d+"), None);
     }
 
     #[test]
