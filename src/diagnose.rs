@@ -11,9 +11,6 @@ use crate::redact::{SecretReport, redact};
 use crate::signals::{Signals, extract_with};
 use crate::text::{Prepared, Truncation, prepare};
 
-/// Pastes this long or longer have their signals extracted beside the matcher's conditions.
-const PARALLEL_RANK: usize = 256 * 1024;
-
 /// Everything known about one paste.
 #[derive(Debug, Clone)]
 pub struct Diagnosis {
@@ -54,16 +51,8 @@ pub fn rank_prepared(kb: &KnowledgeBase, prepared: Prepared) -> Ranked {
     // One literal pass serves the signals' triggers and the matcher's conditions.
     let matcher = kb.matcher();
     let scan = matcher.scan(&clean);
-    let lines = scan.trigger_lines(&clean);
-    let extract = || extract_with(&clean, &lines);
-    let fire = || matcher.fire(&clean, &scan);
-    // On a long paste, the signals and the conditions are worked out on two cores.
-    let (signals, fired) = if clean.len() >= PARALLEL_RANK {
-        crate::par::join(extract, fire)
-    } else {
-        (extract(), fire())
-    };
-    let ranking = matcher.rank_fired(&signals, fired);
+    let signals = extract_with(&clean, &scan.trigger_lines(&clean));
+    let ranking = matcher.rank_scanned(&clean, &signals, &scan);
     Ranked {
         ranking,
         signals,
@@ -88,39 +77,5 @@ pub fn diagnose_prepared(kb: &KnowledgeBase, prepared: Prepared, mode: MatchMode
         signals: r.signals,
         secrets: r.secrets,
         truncated: r.truncated,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A paste long enough to be worked out on two cores ranks exactly as the same steps on one
-    /// core do, and finds the error buried at its end.
-    #[test]
-    fn long_pastes_rank_as_on_one_core() {
-        let kb = crate::knowledge::load_embedded().expect("embedded knowledge base");
-        let error = "2026-03-02 23:59:58,101 - botocore.utils - DEBUG - Metadata service returned non-200 \
-                     response with status code of 401 for url: \
-                     http://169.254.169.254/latest/meta-data/iam/security-credentials/\n\
-                     botocore.exceptions.NoCredentialsError: Unable to locate credentials\n";
-        let noise = "10.0.3.7 - - [02/Mar/2026:14:01:07 +0000] \"GET /api/v1/orders HTTP/1.1\" 200 512\n";
-        let long = format!("{}{error}", noise.repeat(PARALLEL_RANK / noise.len() + 1));
-        assert!(long.len() > PARALLEL_RANK);
-        let ids = |r: &[Hit]| r.iter().map(|h| (h.scenario, h.score)).collect::<Vec<_>>();
-
-        let parallel = rank(&kb, long.as_bytes());
-        let prepared = prepare(long.as_bytes());
-        let (clean, _) = redact(&prepared.text);
-        let m = kb.matcher();
-        let scan = m.scan(&clean);
-        let signals = extract_with(&clean, &scan.trigger_lines(&clean));
-        let serial = m.rank_fired(&signals, m.fire(&clean, &scan));
-        assert_eq!(ids(&parallel.ranking), ids(&serial));
-        assert_eq!(parallel.signals.exchanges, signals.exchanges);
-        assert!(!signals.exchanges.is_empty());
-
-        let alone = rank(&kb, error.as_bytes());
-        assert_eq!(parallel.ranking[0].scenario, alone.ranking[0].scenario);
     }
 }

@@ -7,10 +7,8 @@
 //! (a lazy DFA with `regex-lite` semantics) anchored at each hit of one of their prefixes, or on
 //! the lines holding one of their literals; only the rare regex with neither runs over the whole
 //! text (see `matcher/pattern.rs`). `scan` makes one pass of the literal set over the paste;
-//! `fire` settles which conditions hold and how the paste reads against the phrases;
-//! `rank_fired` sums the weights of what fired (plus a phrase bonus for short questions) with
-//! the paste's signals and squashes the sum into a score in [0, 1]. `verdict` applies the
-//! thresholds for the two modes.
+//! `rank_scanned` sums the weights of what fired (plus a phrase bonus for short questions) and
+//! squashes the sum into a score in [0, 1]. `verdict` applies the thresholds for the two modes.
 //!
 //! Typos in question words are forgiven against the phrase vocabulary: a bounded edit distance
 //! guards which words may be corrected (same first letter, one edit for 5-7 letters, two for
@@ -218,17 +216,6 @@ impl Scan {
     pub fn trigger_lines(&self, text: &str) -> Lines {
         Lines::from_hits(text, self.triggers.iter().copied())
     }
-}
-
-/// What fired in one paste, before its signals are weighed (`Matcher::fire`).
-#[derive(Debug)]
-pub struct Fired {
-    /// Per literal condition.
-    lits: Vec<bool>,
-    /// Per regex condition.
-    res: Vec<bool>,
-    /// Phrase similarity per scenario.
-    phrase: Vec<f32>,
 }
 
 /// The compiled form of every scenario's evidence.
@@ -601,26 +588,10 @@ impl Matcher {
         scan
     }
 
-    /// What fired in `text`, from its literal pass: the conditions' literals and regexes, and
-    /// the phrase similarity per scenario. Needs no signals, so it may run beside their
-    /// extraction (see `diagnose::rank_prepared`).
-    pub fn fire(&self, text: &str, scan: &Scan) -> Fired {
-        let (lits, res) = self.scan_literals(text, &scan.conditions);
-        Fired {
-            lits,
-            res,
-            phrase: self.phrase_similarity(text),
-        }
-    }
-
-    /// Scores every scenario from what fired (`fire`) and the paste's signals; returns those
-    /// with a positive score, best first.
-    pub fn rank_fired(&self, signals: &Signals, fired: Fired) -> Vec<Hit> {
-        let Fired {
-            lits: mut fired_lits,
-            res: mut fired_res,
-            phrase: phrase_sims,
-        } = fired;
+    /// Scores every scenario from the literal pass over `text` (`scan`); returns those with a
+    /// positive score, best first.
+    pub fn rank_scanned(&self, text: &str, signals: &Signals, scan: &Scan) -> Vec<Hit> {
+        let (mut fired_lits, mut fired_res) = self.scan_literals(text, &scan.conditions);
         if signals.other_cloud_metadata && !signals.imds_context {
             // Another cloud's metadata service at 169.254.169.254, and nothing of EC2's: the
             // address is no evidence for an IMDS scenario.
@@ -631,6 +602,7 @@ impl Matcher {
                 fired_res[i] = false;
             }
         }
+        let phrase_sims = self.phrase_similarity(text);
         // Only a signal some fired evidence points at can count: mark those, in signal order.
         let mut marked = vec![0u64; self.signal_scenario.len().div_ceil(64)];
         let mut mark = |users: &[u32]| {

@@ -1,5 +1,4 @@
-//! Spreading independent work over the machine's cores: knowledge-base builds, and the parts of
-//! a long paste's diagnosis that do not depend on each other.
+//! Spreading independent work over the machine's cores, for knowledge-base builds.
 //!
 //! Must not import anything but `std`.
 
@@ -38,28 +37,8 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     all.into_iter().map(|(_, r)| r).collect()
 }
 
-/// `(a(), b())`, with `a` on a scoped helper thread when the machine has more than one core. A
-/// panic in either is re-raised on the calling thread.
-pub fn join<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
-    if std::thread::available_parallelism().map_or(1, |n| n.get()) <= 1 {
-        return (a(), b());
-    }
-    std::thread::scope(|s| {
-        let helper = s.spawn(a);
-        let b = b();
-        (helper.join().unwrap_or_else(|e| std::panic::resume_unwind(e)), b)
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn join_returns_both() {
-        let v: Vec<u32> = (0..100).collect();
-        let (a, b) = super::join(|| v.iter().sum::<u32>(), || v.len());
-        assert_eq!((a, b), (4950, 100));
-    }
-
     #[test]
     fn keeps_order_and_runs_everything() {
         let items: Vec<u64> = (0..1000).collect();
