@@ -79,3 +79,29 @@ pub fn diagnose_prepared(kb: &KnowledgeBase, prepared: Prepared, mode: MatchMode
         truncated: r.truncated,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A paste long enough for the literal pass to run in halves on two cores finds the error at
+    /// its end, and a secret at its start is still redacted.
+    #[test]
+    fn long_pastes_find_the_error_at_the_end() {
+        let kb = crate::knowledge::load_embedded().expect("embedded knowledge base");
+        let error = "2026-03-02 23:59:58,101 - botocore.utils - DEBUG - Metadata service returned non-200 \
+                     response with status code of 401 for url: \
+                     http://169.254.169.254/latest/meta-data/iam/security-credentials/\n\
+                     botocore.exceptions.NoCredentialsError: Unable to locate credentials\n";
+        let noise = "10.0.3.7 - - [02/Mar/2026:14:01:07 +0000] \"GET /api/v1/orders HTTP/1.1\" 200 512\n";
+        let filler = noise.repeat(300 * 1024 / noise.len());
+        let secret = "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+        let alone = rank(&kb, error.as_bytes());
+        for (first, has_secret) in [("", false), (secret, true)] {
+            let long = rank(&kb, format!("{first}{filler}{error}").as_bytes());
+            assert_eq!(long.secrets.any(), has_secret);
+            assert_eq!(long.ranking[0].scenario, alone.ranking[0].scenario);
+            assert!(!long.signals.exchanges.is_empty());
+        }
+    }
+}
