@@ -383,10 +383,9 @@ impl Matcher {
         let mut next = 0;
         while next < b.regexes.len() {
             let (cond, src) = b.regexes[next].clone();
-            let cond = &cond;
             next += 1;
             let analysis = cache.check(&src).map_err(|message| PatternError {
-                scenario: b.regex_owner[*cond],
+                scenario: b.regex_owner[cond],
                 pattern: src.clone(),
                 message,
             })?;
@@ -406,7 +405,7 @@ impl Matcher {
                             end: a.end,
                             case_sensitive: *case_sensitive,
                         };
-                        b.lit(&lit, kind, &lit, *cond);
+                        b.lit(&lit, kind, &lit, cond);
                     }
                     engines.push(None);
                 }
@@ -419,15 +418,15 @@ impl Matcher {
                     engine,
                 } => {
                     for l in prefixes {
-                        b.lit(l, LitKind::RegexPrefix, l, *cond);
+                        b.lit(l, LitKind::RegexPrefix, l, cond);
                     }
                     match suffixes {
                         Some(suffixes) => {
                             for l in suffixes {
-                                b.lit(l, LitKind::RegexSuffix, l, *cond);
+                                b.lit(l, LitKind::RegexSuffix, l, cond);
                             }
                         }
-                        None => b.unfiltered.push(*cond),
+                        None => b.unfiltered.push(cond),
                     }
                     engines.push(Some(Engine {
                         re: engine.clone(),
@@ -438,21 +437,21 @@ impl Matcher {
                 }
                 Plan::Lines { literals, .. } => {
                     for l in literals {
-                        b.lit(l, LitKind::RegexInner, l, *cond);
+                        b.lit(l, LitKind::RegexInner, l, cond);
                     }
                     engines.push(None);
                 }
                 Plan::WholeText(re) => {
                     match re {
-                        pattern::Scanner::Dfa(h) => whole.push((*cond, h.clone())),
-                        pattern::Scanner::Lite(re) => full_scan_lite.push((*cond, re.clone())),
+                        pattern::Scanner::Dfa(h) => whole.push((cond, h.clone())),
+                        pattern::Scanner::Lite(re) => full_scan_lite.push((cond, re.clone())),
                     }
                     engines.push(None);
                 }
                 Plan::Any(alternatives) => {
-                    let owner = b.regex_owner[*cond];
+                    let owner = b.regex_owner[cond];
                     let pieces = alternatives.iter().map(|p| b.regex_cond(p, owner)).collect();
-                    any.push((*cond, pieces));
+                    any.push((cond, pieces));
                     engines.push(None);
                 }
             }
