@@ -254,11 +254,9 @@ pub struct Matcher {
     /// Distinct HTTP patterns of all signals.
     http: Vec<HttpPattern>,
     signals: Vec<Vec<CompiledSignal>>,
-    /// Per scenario, the number of its first signal (signals are numbered across scenarios, in
-    /// order); one more entry holds the total.
-    first_signal: Vec<u32>,
-    /// Per signal number, its scenario.
-    signal_scenario: Vec<u32>,
+    /// Per signal number (signals are numbered across scenarios, in order): its scenario and
+    /// its place among that scenario's signals.
+    signal_at: Vec<(u32, u32)>,
     modes: Vec<Mode>,
     vocab: HashMap<String, u32>,
     vocab_words: Vec<String>,
@@ -274,8 +272,7 @@ pub struct Matcher {
     skim: Skim,
 }
 
-/// Per piece of evidence, the signals that use it (numbered across scenarios, in scenario order:
-/// see `Matcher::first_signal`), so that a ranking evaluates only the signals some evidence
+/// Per piece of evidence, the signals that use it (numbered as in `Matcher::signal_at`), so that a ranking evaluates only the signals some evidence
 /// points at.
 #[derive(Debug, Default)]
 struct Users {
@@ -500,16 +497,13 @@ impl Matcher {
             facts: vec![Vec::new(); crate::signals::Fact::ALL.len()],
             http: vec![Vec::new(); b.http.len()],
         };
-        let mut first_signal = Vec::with_capacity(signals.len() + 1);
-        let mut signal_scenario = Vec::new();
+        let mut signal_at = Vec::new();
         for (si, sigs) in signals.iter().enumerate() {
-            first_signal.push(signal_scenario.len() as u32);
-            for sig in sigs {
-                users.add(&sig.cond, signal_scenario.len() as u32);
-                signal_scenario.push(si as u32);
+            for (k, sig) in sigs.iter().enumerate() {
+                users.add(&sig.cond, signal_at.len() as u32);
+                signal_at.push((si as u32, k as u32));
             }
         }
-        first_signal.push(signal_scenario.len() as u32);
         let mut vocab_by_first: HashMap<u8, Vec<u32>> = HashMap::new();
         for (i, w) in b.vocab_words.iter().enumerate() {
             vocab_by_first.entry(w.as_bytes()[0]).or_default().push(i as u32);
@@ -535,8 +529,7 @@ impl Matcher {
             any,
             http: b.http,
             signals,
-            first_signal,
-            signal_scenario,
+            signal_at,
             modes: scenarios.iter().map(|s| s.mode).collect(),
             vocab: b.vocab,
             vocab_words: b.vocab_words,
@@ -603,7 +596,7 @@ impl Matcher {
         }
         let phrase_sims = self.phrase_similarity(text);
         // Only a signal some fired evidence points at can count: mark those, in signal order.
-        let mut marked = vec![0u64; self.signal_scenario.len().div_ceil(64)];
+        let mut marked = vec![0u64; self.signal_at.len().div_ceil(64)];
         let mut mark = |users: &[u32]| {
             for &g in users {
                 marked[g as usize / 64] |= 1 << (g % 64);
@@ -638,8 +631,8 @@ impl Matcher {
             while bits != 0 {
                 let g = word_index * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                let si = self.signal_scenario[g] as usize;
-                let sig = &self.signals[si][g - self.first_signal[si] as usize];
+                let (si, k) = (self.signal_at[g].0 as usize, self.signal_at[g].1 as usize);
+                let sig = &self.signals[si][k];
                 let factor = eval(&sig.cond, ev.lits, ev.res, ev.http, ev.signals);
                 if factor <= 0.0 {
                     continue;

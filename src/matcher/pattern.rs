@@ -88,7 +88,7 @@ pub(crate) enum Plan {
     /// No usable prefix: the full engine over the whole text.
     WholeText(Scanner),
     /// An alternation at the top level: the regex matches where one of these patterns (its
-    /// alternatives, each with the regex's leading `(?i)`) matches. Each is planned on its own,
+    /// alternatives, each behind the flags set before it) matches. Each is planned on its own,
     /// with its own prefixes and suffixes, and scenarios that share an alternative share its
     /// work.
     Any(Vec<String>),
@@ -283,10 +283,9 @@ fn split_alternatives(pattern: &str) -> Option<Vec<String>> {
         if items.iter().skip(1).any(|x| matches!(x, Ast::Flags(_))) {
             return None;
         }
-        let body = match items {
-            [] => "",
-            [first, .., last] => &pattern[first.span().start.offset..last.span().end.offset],
-            [one] => src(one.span()),
+        let body = match (items.first(), items.last()) {
+            (Some(first), Some(last)) => &pattern[first.span().start.offset..last.span().end.offset],
+            _ => "",
         };
         out.push(format!("{flags}{body}"));
         flags.push_str(own.unwrap_or_default());
@@ -829,7 +828,7 @@ mod tests {
 
     #[test]
     fn top_level_alternations_split_with_the_flags_before_them() {
-        let split = |p: &str| split_alternatives(p);
+        let split = split_alternatives;
         assert_eq!(split(r"(?i)a.*b|c\d").unwrap(), [r"(?i)a.*b", r"(?i)c\d"]);
         assert_eq!(split(r"a|(?i)b|c").unwrap(), ["a", "(?i)b", "(?i)c"]);
         assert_eq!(split(r"(?i)a|(?-i)b|c").unwrap(), ["(?i)a", "(?i)(?-i)b", "(?i)(?-i)c"]);
