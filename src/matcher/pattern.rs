@@ -121,20 +121,30 @@ impl RegexCache {
         todo.sort_unstable();
         todo.dedup();
         let done = crate::par::map(&todo, |p| analyse(p));
+        let split: Vec<String> = todo
+            .iter()
+            .zip(&done)
+            .filter(|(_, a)| matches!(a, Ok(Analysis { plan: Plan::Any(_), .. })))
+            .map(|(p, _)| p.to_string())
+            .collect();
         self.map.extend(todo.into_iter().map(str::to_string).zip(done));
-        // Then the alternatives of the regexes that split (see `Plan::Any`).
+        // Then the alternatives of the regexes that split (see `Plan::Any`), and what they tell
+        // of the whole.
         let mut pieces: Vec<String> = Vec::new();
-        for a in self.map.values() {
-            if let Ok(Analysis {
+        for p in &split {
+            if let Some(Ok(Analysis {
                 plan: Plan::Any(alternatives),
                 ..
-            }) = a
+            })) = self.map.get(p)
             {
-                pieces.extend(alternatives.iter().filter(|p| !self.map.contains_key(*p)).cloned());
+                pieces.extend(alternatives.iter().filter(|a| !self.map.contains_key(*a)).cloned());
             }
         }
         if !pieces.is_empty() {
             self.warm(pieces.iter().map(String::as_str));
+        }
+        for p in &split {
+            self.settle(p);
         }
     }
 
@@ -142,11 +152,56 @@ impl RegexCache {
     pub fn check(&mut self, pattern: &str) -> Result<&Analysis, String> {
         if !self.map.contains_key(pattern) {
             let a = analyse(pattern);
+            let split = match &a {
+                Ok(Analysis {
+                    plan: Plan::Any(alternatives),
+                    ..
+                }) => alternatives.clone(),
+                _ => Vec::new(),
+            };
             self.map.insert(pattern.to_string(), a);
+            if !split.is_empty() {
+                for piece in &split {
+                    // Only to fill the cache: `settle` reads the outcome.
+                    let _ = self.check(piece);
+                }
+                self.settle(pattern);
+            }
         }
         match &self.map[pattern] {
             Ok(a) => Ok(a),
             Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// Completes the analysis of a regex that splits, once its alternatives are analysed: it
+    /// matches the empty text when one of them does, and it is only as valid as all of them
+    /// (an invalid one is reported as the whole regex's error, as if it had not split).
+    fn settle(&mut self, pattern: &str) {
+        let Some(Ok(Analysis {
+            plan: Plan::Any(alternatives),
+            ..
+        })) = self.map.get(pattern)
+        else {
+            return;
+        };
+        let mut matches_empty = false;
+        let mut valid = true;
+        for a in alternatives {
+            match self.map.get(a) {
+                Some(Ok(x)) => matches_empty |= x.matches_empty,
+                _ => valid = false,
+            }
+        }
+        let settled = if valid {
+            Ok(matches_empty)
+        } else {
+            Err(analyse_whole(pattern, false))
+        };
+        match (settled, self.map.get_mut(pattern)) {
+            (Ok(empty), Some(Ok(a))) => a.matches_empty = empty,
+            (Err(whole), Some(entry)) => *entry = whole,
+            _ => {}
         }
     }
 }
@@ -166,7 +221,13 @@ fn parse(src: &str) -> Result<Hir, String> {
         .map_err(short_error)
 }
 
+/// Plans a regex. One that splits (`Plan::Any`) is only parsed here: the cache analyses its
+/// alternatives and then settles whether it matches the empty text (see `RegexCache::settle`).
 fn analyse(pattern: &str) -> Result<Analysis, String> {
+    analyse_whole(pattern, true)
+}
+
+fn analyse_whole(pattern: &str, may_split: bool) -> Result<Analysis, String> {
     // Errors are reported in the words of the engine that runs the regex.
     let lite = |p: &str| regex_lite::RegexBuilder::new(p).size_limit(1 << 20).build();
     let parse_error = |e: String| lite(pattern).err().map_or(e, short_error);
@@ -198,6 +259,15 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
             });
         }
     }
+    if may_split
+        && plain.is_ok()
+        && let Some(alternatives) = split_alternatives(pattern)
+    {
+        return Ok(Analysis {
+            matches_empty: false,
+            plan: Plan::Any(alternatives),
+        });
+    }
     let hir = match (case_insensitive, &plain) {
         (false, Ok(h)) => h.clone(),
         _ => parse(pattern).map_err(parse_error)?,
@@ -205,12 +275,6 @@ fn analyse(pattern: &str) -> Result<Analysis, String> {
     let matches_empty = hir.properties().minimum_len() == Some(0);
     // Errors are still reported as `regex-lite` sees them.
     let checked = lite(pattern).map_err(short_error)?;
-    if let Some(alternatives) = split_alternatives(pattern) {
-        return Ok(Analysis {
-            matches_empty,
-            plan: Plan::Any(alternatives),
-        });
-    }
     let plain = plain.ok();
     let Some(prefixes) = plain.as_ref().and_then(|h| literals(h, ExtractKind::Prefix)) else {
         if !may_match_newline(&hir)
