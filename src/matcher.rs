@@ -24,8 +24,10 @@ use std::sync::LazyLock;
 use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;
 
+mod hash;
 mod pattern;
 
+use hash::FxHashMap;
 pub use pattern::{Analysis, RegexCache};
 use pattern::{Boundary, LineEngine, Plan, VERIFY_WINDOW, Verifier};
 
@@ -258,10 +260,12 @@ pub struct Matcher {
     /// its place among that scenario's signals.
     signal_at: Vec<(u32, u32)>,
     modes: Vec<Mode>,
-    vocab: HashMap<String, u32>,
+    vocab: FxHashMap<String, u32>,
     vocab_words: Vec<String>,
     /// Vocabulary word ids by first byte, for typo correction.
     vocab_by_first: HashMap<u8, Vec<u32>>,
+    /// Per vocabulary word: the characters it holds (see `char_set`).
+    vocab_chars: Vec<u64>,
     idf: Vec<f32>,
     phrases: Vec<Phrase>,
     /// Per vocabulary word: the phrases that hold it.
@@ -504,6 +508,7 @@ impl Matcher {
                 signal_at.push((si as u32, k as u32));
             }
         }
+        let vocab_chars = b.vocab_words.iter().map(|w| char_set(w)).collect();
         let mut vocab_by_first: HashMap<u8, Vec<u32>> = HashMap::new();
         for (i, w) in b.vocab_words.iter().enumerate() {
             vocab_by_first.entry(w.as_bytes()[0]).or_default().push(i as u32);
@@ -534,6 +539,7 @@ impl Matcher {
             vocab: b.vocab,
             vocab_words: b.vocab_words,
             vocab_by_first,
+            vocab_chars,
             idf,
             phrases,
             postings,
@@ -935,14 +941,14 @@ impl Matcher {
         }
         let mut q: Vec<u32> = Vec::new();
         let mut corrections: HashMap<String, Option<u32>> = HashMap::new();
-        for w in tokenize(&query) {
-            let id = match self.vocab.get(&w) {
+        for_each_token(&query, |w| {
+            let id = match self.vocab.get(w) {
                 Some(&id) => Some(id),
-                None => match corrections.get(&w) {
+                None => match corrections.get(w) {
                     Some(&c) => c,
                     None => {
-                        let c = self.correct_typo(&w);
-                        corrections.insert(w, c);
+                        let c = self.correct_typo(w);
+                        corrections.insert(w.to_string(), c);
                         c
                     }
                 },
@@ -952,7 +958,7 @@ impl Matcher {
             {
                 q.push(id);
             }
-        }
+        });
         if q.is_empty() {
             return out;
         }
@@ -1002,10 +1008,14 @@ impl Matcher {
         if word.bytes().any(|b| !b.is_ascii_lowercase()) || is_english_word(word) {
             return None;
         }
+        // One edit changes at most two members of a word's character set, so a word whose set
+        // differs in more than `2 * max` members is too far without computing the distance.
+        let chars = char_set(word);
         let candidates = self
             .vocab_by_first
             .get(&word.as_bytes()[0])?
             .iter()
+            .filter(|&&i| (self.vocab_chars[i as usize] ^ chars).count_ones() as usize <= 2 * max)
             .map(|&i| (i, self.vocab_words[i as usize].as_str()));
         best_correction(&self.skim, word, max, candidates)
     }
@@ -1040,13 +1050,38 @@ fn best_correction<'v>(
     best.map(|(_, _, i)| i)
 }
 
+/// The set of characters in `word`: a bit per ASCII letter or digit, one for anything else.
+fn char_set(word: &str) -> u64 {
+    word.bytes().fold(0, |set, b| {
+        set | match b {
+            b'a'..=b'z' => 1 << (b - b'a'),
+            b'A'..=b'Z' => 1 << (b - b'A'),
+            b'0'..=b'9' => 1 << (26 + b - b'0'),
+            _ => 1 << 36,
+        }
+    })
+}
+
 /// Levenshtein distance between two words, or `None` when it exceeds `max`.
 fn edit_distance(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
     if a.len().abs_diff(b.len()) > max {
         return None;
     }
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0usize; b.len() + 1];
+    // Two rows on the stack for the short words that are ever corrected; longer ones in Vecs.
+    const ROW: usize = 48;
+    if b.len() < ROW {
+        let (mut prev, mut cur) = ([0usize; ROW], [0usize; ROW]);
+        edit_rows(a, b, max, &mut prev[..=b.len()], &mut cur[..=b.len()])
+    } else {
+        edit_rows(a, b, max, &mut vec![0; b.len() + 1], &mut vec![0; b.len() + 1])
+    }
+}
+
+/// `edit_distance` in two rows of `b.len() + 1` cells.
+fn edit_rows<'r>(a: &[u8], b: &[u8], max: usize, mut prev: &'r mut [usize], mut cur: &'r mut [usize]) -> Option<usize> {
+    for (j, p) in prev.iter_mut().enumerate() {
+        *p = j;
+    }
     for (i, &ca) in a.iter().enumerate() {
         cur[0] = i + 1;
         let mut row_min = cur[0];
@@ -1280,9 +1315,20 @@ fn is_english_word(word: &str) -> bool {
     SORTED.binary_search(&word).is_ok()
 }
 
+/// Words too common to tell one question from another.
+#[rustfmt::skip]
 fn is_stopword(word: &str) -> bool {
-    static SORTED: LazyLock<Vec<&str>> = LazyLock::new(|| sorted(STOPWORDS));
-    SORTED.binary_search(&word).is_ok()
+    matches!(
+        word,
+        "a" | "an" | "the" | "to" | "of" | "is" | "are" | "was" | "were" | "be" | "on" | "in" | "at" | "my"
+            | "our" | "we" | "i" | "it" | "its" | "for" | "with" | "from" | "and" | "or" | "but" | "why"
+            | "does" | "do" | "did" | "what" | "how" | "can" | "this" | "that" | "there" | "when" | "after"
+            | "before" | "by" | "as" | "me" | "us" | "you" | "your" | "any" | "some" | "just" | "so" | "if"
+            | "all" | "has" | "have" | "had" | "not" | "no" | "get" | "gets" | "getting" | "got" | "still"
+            | "now" | "into" | "than" | "then" | "which" | "who" | "help" | "please" | "anyone" | "hey" | "hi"
+            | "here" | "again" | "been" | "being" | "about" | "keeps" | "keep" | "seem" | "seems" | "since"
+            | "way"
+    )
 }
 
 /// A word list sorted for `binary_search`.
@@ -1403,14 +1449,14 @@ pub fn path_matches(pattern: &[Segment], path: &str) -> bool {
 #[derive(Default)]
 struct Builder {
     patterns: Vec<String>,
-    pattern_ids: HashMap<String, usize>,
+    pattern_ids: FxHashMap<String, usize>,
     checks: Vec<Vec<LitCheck>>,
     lit_conds: usize,
     /// Literal conditions by kind and text.
-    lit_cond_ids: HashMap<(&'static str, String), usize>,
+    lit_cond_ids: FxHashMap<(&'static str, String), usize>,
     regexes: Vec<(usize, String)>,
     /// Regex conditions by source.
-    regex_ids: HashMap<String, usize>,
+    regex_ids: FxHashMap<String, usize>,
     /// Distinct HTTP patterns (conditions share them).
     http: Vec<HttpPattern>,
     /// Scenario of each regex condition.
@@ -1421,7 +1467,7 @@ struct Builder {
     unfiltered: Vec<usize>,
     address_lits: Vec<usize>,
     address_res: Vec<usize>,
-    vocab: HashMap<String, u32>,
+    vocab: FxHashMap<String, u32>,
     vocab_words: Vec<String>,
     df: Vec<u32>,
     phrases: Vec<(usize, Vec<u32>)>,
@@ -1430,11 +1476,15 @@ struct Builder {
 impl Builder {
     fn lit(&mut self, pattern: &str, kind: LitKind, original: &str, cond: usize) {
         let key = pattern.to_ascii_lowercase();
-        let id = *self.pattern_ids.entry(key.clone()).or_insert_with(|| {
-            self.patterns.push(key);
-            self.checks.push(Vec::new());
-            self.patterns.len() - 1
-        });
+        let id = match self.pattern_ids.get(&key) {
+            Some(&id) => id,
+            None => {
+                self.pattern_ids.insert(key.clone(), self.patterns.len());
+                self.patterns.push(key);
+                self.checks.push(Vec::new());
+                self.patterns.len() - 1
+            }
+        };
         self.checks[id].push(LitCheck {
             cond,
             kind,
@@ -1590,52 +1640,55 @@ fn question_part(text: &str) -> String {
         .join(" ")
 }
 
-const STOPWORDS: &[&str] = &[
-    "a", "an", "the", "to", "of", "is", "are", "was", "were", "be", "on", "in", "at", "my", "our", "we", "i", "it",
-    "its", "for", "with", "from", "and", "or", "but", "why", "does", "do", "did", "what", "how", "can", "this", "that",
-    "there", "when", "after", "before", "by", "as", "me", "us", "you", "your", "any", "some", "just", "so", "if",
-    "all", "has", "have", "had", "not", "no", "get", "gets", "getting", "got", "still", "now", "into", "than", "then",
-    "which", "who", "help", "please", "anyone", "hey", "hi", "here", "again", "been", "being", "about", "keeps",
-    "keep", "seem", "seems", "since", "way",
-];
-
 /// Lower-cased content words, with a few domain synonyms folded together.
 pub fn tokenize(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for_each_token(text, |w| out.push(w.to_string()));
+    out
+}
+
+/// Calls `f` with each word `tokenize` returns, in order, without allocating for each.
+pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
+    // The last word is held back until the next: `imds v2` becomes one word.
+    let mut held = String::new();
+    let mut holding = false;
+    let mut w = String::new();
     for raw in text.split(|c: char| !c.is_ascii_alphanumeric()) {
         if raw.len() < 2 || raw.len() > 40 {
             continue;
         }
-        let w = raw.to_ascii_lowercase();
-        if w == "v2" && out.last().is_some_and(|p| p == "imd") {
-            out.pop();
-            out.push("imdsv2".to_string());
-            continue;
-        }
-        if w == "v1" && out.last().is_some_and(|p| p == "imd") {
-            out.pop();
-            out.push("imdsv1".to_string());
+        w.clear();
+        w.push_str(raw);
+        w.make_ascii_lowercase();
+        if holding && held == "imd" && (w == "v2" || w == "v1") {
+            f(if w == "v2" { "imdsv2" } else { "imdsv1" });
+            holding = false;
             continue;
         }
         if is_stopword(&w) {
             continue;
         }
-        let w = match w.as_str() {
-            "creds" | "cred" | "credentials" | "credential" => "credential".to_string(),
-            "perms" | "perm" | "permissions" | "permission" => "permission".to_string(),
-            "k8s" | "kube" => "kubernetes".to_string(),
-            "metadata" | "meta" => "metadata".to_string(),
-            "cant" | "cannot" | "unable" | "fails" | "failing" | "failed" | "fail" => "fail".to_string(),
-            "expired" | "expire" | "expires" | "expiring" | "expiry" => "expire".to_string(),
-            "containers" | "container" => "container".to_string(),
-            _ if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") => {
-                w[..w.len() - 1].to_string()
-            }
-            _ => w,
+        let norm = match w.as_str() {
+            "creds" | "cred" | "credentials" | "credential" => "credential",
+            "perms" | "perm" | "permissions" | "permission" => "permission",
+            "k8s" | "kube" => "kubernetes",
+            "metadata" | "meta" => "metadata",
+            "cant" | "cannot" | "unable" | "fails" | "failing" | "failed" | "fail" => "fail",
+            "expired" | "expire" | "expires" | "expiring" | "expiry" => "expire",
+            "containers" | "container" => "container",
+            _ if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") => &w[..w.len() - 1],
+            _ => &w,
         };
-        out.push(w);
+        if holding {
+            f(&held);
+        }
+        held.clear();
+        held.push_str(norm);
+        holding = true;
     }
-    out
+    if holding {
+        f(&held);
+    }
 }
 
 /// Auto mode speaks only above these bars: score, lead over the runner-up and hard evidence.
@@ -1758,6 +1811,34 @@ mod tests {
         assert_eq!(m.correct_typo("metadtaa"), id("metadata"));
         assert_eq!(edit_distance(b"kitten", b"sitting", 3), Some(3));
         assert_eq!(edit_distance(b"kitten", b"sitting", 2), None);
+        // The character-set screen never rejects a word within reach.
+        let words = [
+            "credential",
+            "credentail",
+            "credentials",
+            "crdential",
+            "metadata",
+            "metdata",
+            "imdsv2",
+            "imdsv1",
+        ];
+        for a in words {
+            for b in words {
+                for max in 0..3 {
+                    if edit_distance(a.as_bytes(), b.as_bytes(), max).is_some() {
+                        assert!(
+                            (char_set(a) ^ char_set(b)).count_ones() as usize <= 2 * max,
+                            "{a} {b} {max}"
+                        );
+                    }
+                }
+            }
+        }
+        // Past the stack rows, the same answers.
+        let long_a = "k".repeat(60) + "itten";
+        let long_b = "k".repeat(60) + "itting";
+        assert_eq!(edit_distance(long_a.as_bytes(), long_b.as_bytes(), 2), Some(2));
+        assert_eq!(edit_distance(long_b.as_bytes(), b"kitten", 2), None);
     }
 
     #[test]
