@@ -13,6 +13,10 @@ use crate::diagnostic::{Code, Diagnostic};
 /// The built-in knowledge files: (file name, contents).
 pub const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/embedded_kb.rs"));
 
+/// The same files as JSON, translated by `build.rs` where that keeps their value exactly (in the
+/// order of `EMBEDDED`; `None` where the file is left to the YAML reader).
+const EMBEDDED_JSON: &[Option<&str>] = include!(concat!(env!("OUT_DIR"), "/embedded_json.rs"));
+
 /// Where the knowledge base comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KbSource {
@@ -33,6 +37,11 @@ pub(crate) fn parse_yaml(text: &str) -> Result<serde_yaml::Value, (String, usize
     })
 }
 
+/// Reads a file's value from its JSON translation (see `EMBEDDED_JSON`).
+pub(crate) fn parse_json(text: &str) -> Option<serde_yaml::Value> {
+    serde_json::from_str(text).ok()
+}
+
 /// Converts a structurally checked value into a raw type.
 pub(crate) fn from_value<T: serde::de::DeserializeOwned>(v: serde_yaml::Value) -> Result<T, String> {
     serde_yaml::from_value(v).map_err(|e| e.to_string())
@@ -47,13 +56,21 @@ pub fn load_embedded() -> Result<KnowledgeBase, Vec<Diagnostic>> {
 /// validates it in full. Every problem is returned, not only the first.
 pub fn load(base: &KbSource, extra: &[PathBuf]) -> Result<KnowledgeBase, Vec<Diagnostic>> {
     let (files, diags) = read_sources(base, extra);
-    validate::build(files, diags)
+    validate::build_translated(files, translations(base), diags)
 }
 
 /// Loads whatever validates, with every problem found (for authoring: `--lenient`).
 pub fn load_lenient(base: &KbSource, extra: &[PathBuf]) -> (Option<KnowledgeBase>, Vec<Diagnostic>) {
     let (files, diags) = read_sources(base, extra);
-    validate::build_lenient(files, diags)
+    validate::build_lenient_translated(files, translations(base), diags)
+}
+
+/// The JSON translations of the first files `read_sources` returns for `base`.
+fn translations(base: &KbSource) -> &'static [Option<&'static str>] {
+    match base {
+        KbSource::Embedded => EMBEDDED_JSON,
+        KbSource::Dir(_) => &[],
+    }
 }
 
 fn read_sources(base: &KbSource, extra: &[PathBuf]) -> (Vec<SourceFile>, Vec<Diagnostic>) {
@@ -116,6 +133,21 @@ fn read_dir(dir: &Path, files: &mut Vec<SourceFile>, diags: &mut Vec<Diagnostic>
                 (0, 0),
                 format!("cannot read file: {e}"),
             )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EMBEDDED, EMBEDDED_JSON, parse_json, parse_yaml};
+
+    #[test]
+    fn every_embedded_file_reads_the_same_from_its_json() {
+        assert_eq!(EMBEDDED.len(), EMBEDDED_JSON.len());
+        for ((name, yaml), json) in EMBEDDED.iter().zip(EMBEDDED_JSON) {
+            let json = json.unwrap_or_else(|| panic!("{name} has no JSON translation"));
+            let from_yaml = parse_yaml(yaml).expect("embedded YAML reads");
+            assert_eq!(parse_json(json), Some(from_yaml), "{name}");
         }
     }
 }

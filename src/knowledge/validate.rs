@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use super::load::{from_value, parse_yaml};
+use super::load::{from_value, parse_json, parse_yaml};
 use super::locate::locate;
 use super::model::{
     Escalation, FixStep, HttpPattern, KnowledgeBase, Scenario, ScenarioId, Segment, Signal, SignalMatcher, Source, Term,
@@ -57,7 +57,16 @@ fn key(k: &str) -> PathSeg {
 
 /// Validates all files and builds the knowledge base, or returns every problem.
 pub fn build(files: Vec<SourceFile>, diags: Vec<Diagnostic>) -> Result<KnowledgeBase, Vec<Diagnostic>> {
-    match build_lenient(files, diags) {
+    build_translated(files, &[], diags)
+}
+
+/// `build`, with the JSON translations of the first files (see `load::EMBEDDED_JSON`).
+pub(crate) fn build_translated(
+    files: Vec<SourceFile>,
+    json: &[Option<&str>],
+    diags: Vec<Diagnostic>,
+) -> Result<KnowledgeBase, Vec<Diagnostic>> {
+    match build_lenient_translated(files, json, diags) {
         (Some(kb), diags) if !diags.iter().any(Diagnostic::is_error) => Ok(kb),
         (_, diags) => Err(diags),
     }
@@ -65,7 +74,17 @@ pub fn build(files: Vec<SourceFile>, diags: Vec<Diagnostic>) -> Result<Knowledge
 
 /// Like `build`, but also returns a knowledge base made of the scenarios that did validate
 /// (for authors who want to try examples while other files are still broken).
-pub fn build_lenient(files: Vec<SourceFile>, mut diags: Vec<Diagnostic>) -> (Option<KnowledgeBase>, Vec<Diagnostic>) {
+pub fn build_lenient(files: Vec<SourceFile>, diags: Vec<Diagnostic>) -> (Option<KnowledgeBase>, Vec<Diagnostic>) {
+    build_lenient_translated(files, &[], diags)
+}
+
+/// `build_lenient`, with the JSON translations of the first files: a file with one is read from
+/// it, and from its YAML only if the JSON does not read (positions still come from the YAML).
+pub(crate) fn build_lenient_translated(
+    files: Vec<SourceFile>,
+    json: &[Option<&str>],
+    mut diags: Vec<Diagnostic>,
+) -> (Option<KnowledgeBase>, Vec<Diagnostic>) {
     let scenario_schema = super::schema();
     let glossary_schema = super::glossary_schema();
     let mut scenarios: Vec<Scenario> = Vec::new();
@@ -76,9 +95,11 @@ pub fn build_lenient(files: Vec<SourceFile>, mut diags: Vec<Diagnostic>) -> (Opt
     let mut regexes = RegexCache::new();
 
     // Files parse and check on their own: on all cores.
-    let parsed = crate::par::map(&files, |file| {
+    let numbered: Vec<(usize, &SourceFile)> = files.iter().enumerate().collect();
+    let parsed = crate::par::map(&numbered, |&(fi, file)| {
         let is_glossary = Path::new(&file.path).file_name().is_some_and(|n| n == GLOSSARY_FILE);
-        let value = match parse_yaml(&file.text) {
+        let translated = json.get(fi).copied().flatten().and_then(parse_json);
+        let value = match translated.map_or_else(|| parse_yaml(&file.text), Ok) {
             Ok(v) => v,
             Err((msg, line, col)) => return Parsed::Yaml(msg, line, col),
         };
