@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use regex_automata::meta;
 use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::{Anchored, Input};
+use regex_syntax::ast::Ast;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Capture, Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look, Repetition};
 
@@ -212,6 +213,23 @@ fn short_error(e: impl std::fmt::Display) -> String {
     last.strip_prefix("error: ").unwrap_or(last).to_string()
 }
 
+/// A regex's syntax tree, parsed once for the translations below.
+fn parse_ast(src: &str) -> Result<Ast, String> {
+    regex_syntax::ast::parse::Parser::new().parse(src).map_err(short_error)
+}
+
+/// `ast` (parsed from `src`) as `parse` would translate it, behind a `(?i)` when
+/// `case_insensitive`.
+fn translate(src: &str, ast: &Ast, case_insensitive: bool) -> Result<Hir, String> {
+    regex_syntax::hir::translate::TranslatorBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .case_insensitive(case_insensitive)
+        .build()
+        .translate(src, ast)
+        .map_err(short_error)
+}
+
 fn parse(src: &str) -> Result<Hir, String> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
@@ -238,8 +256,12 @@ fn analyse_whole(pattern: &str, may_split: bool) -> Result<Analysis, String> {
         None => (pattern, false),
     };
     // The pattern without its leading `(?i)`, parsed once for the literal analyses below; a
-    // word list needs nothing else.
-    let plain = parse(body);
+    // word list needs nothing else. Its tree also gives the pattern's own translation.
+    let ast = parse_ast(body);
+    let plain = ast
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|a| translate(body, a, false));
     let simple_flags = !body.contains("(?") || !body.replace("(?:", "").contains("(?");
     if simple_flags {
         let plain = plain.as_ref().map_err(|e| match parse(pattern) {
@@ -261,15 +283,17 @@ fn analyse_whole(pattern: &str, may_split: bool) -> Result<Analysis, String> {
     }
     if may_split
         && plain.is_ok()
-        && let Some(alternatives) = split_alternatives(pattern)
+        && let Ok(tree) = &ast
+        && let Some(alternatives) = split_tree(body, tree, if case_insensitive { "(?i)" } else { "" })
     {
         return Ok(Analysis {
             matches_empty: false,
             plan: Plan::Any(alternatives),
         });
     }
-    let hir = match (case_insensitive, &plain) {
-        (false, Ok(h)) => h.clone(),
+    let hir = match (case_insensitive, &plain, &ast) {
+        (false, Ok(h), _) => h.clone(),
+        (true, Ok(_), Ok(tree)) => translate(body, tree, true).or_else(|_| parse(pattern).map_err(parse_error))?,
         _ => parse(pattern).map_err(parse_error)?,
     };
     let matches_empty = hir.properties().minimum_len() == Some(0);
@@ -319,14 +343,18 @@ fn analyse_whole(pattern: &str, may_split: bool) -> Result<Analysis, String> {
 /// for the alternatives after it too, so each alternative starts with the flags set before it;
 /// flags set anywhere else at the top level make the pattern keep its alternatives together.
 /// A text holds a match of `pattern` exactly when it holds a match of one of them.
+#[cfg(test)]
 fn split_alternatives(pattern: &str) -> Option<Vec<String>> {
-    use regex_syntax::ast::Ast;
-    let ast = regex_syntax::ast::parse::Parser::new().parse(pattern).ok()?;
-    let Ast::Alternation(alternation) = &ast else {
+    split_tree(pattern, &parse_ast(pattern).ok()?, "")
+}
+
+/// `split_alternatives` of `pattern` behind the flags `before`, given its parsed `tree`.
+fn split_tree(pattern: &str, tree: &Ast, before: &str) -> Option<Vec<String>> {
+    let Ast::Alternation(alternation) = tree else {
         return None;
     };
     let src = |span: &regex_syntax::ast::Span| &pattern[span.start.offset..span.end.offset];
-    let mut flags = String::new();
+    let mut flags = before.to_string();
     let mut out = Vec::with_capacity(alternation.asts.len());
     for (k, a) in alternation.asts.iter().enumerate() {
         let mut items: &[Ast] = match a {
