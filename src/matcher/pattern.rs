@@ -18,8 +18,10 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use regex_automata::hybrid;
 use regex_automata::meta;
-use regex_automata::nfa::thompson::WhichCaptures;
+use regex_automata::nfa::thompson::{self, WhichCaptures, pikevm::PikeVM};
+use regex_automata::util::pool::Pool;
 use regex_automata::{Anchored, Input};
 use regex_syntax::ast::Ast;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
@@ -303,7 +305,7 @@ fn analyse_whole(pattern: &str, may_split: bool) -> Result<Analysis, String> {
     let Some(prefixes) = plain.as_ref().and_then(|h| literals(h, ExtractKind::Prefix)) else {
         if !may_match_newline(&hir)
             && let Some(literals) = plain.as_ref().and_then(required_literals)
-            && let Some(re) = codepoint_hir(pattern, &hir).and_then(|h| full_engine(&h, false))
+            && let Some(re) = codepoint_hir(pattern, &hir).and_then(|h| YesNo::build(&h))
         {
             return Ok(Analysis {
                 matches_empty,
@@ -323,7 +325,7 @@ fn analyse_whole(pattern: &str, may_split: bool) -> Result<Analysis, String> {
         });
     };
     // Only ever run anchored and for a yes/no: no prefilter.
-    let engine = match codepoint_hir(pattern, &hir).and_then(|h| full_engine(&h, false)) {
+    let engine = match codepoint_hir(pattern, &hir).and_then(|h| YesNo::build(&h)) {
         Some(re) => Verifier::Dfa(re),
         None => Verifier::Lite(lite(&format!("^(?s:.)(?:{pattern})")).map_err(short_error)?),
     };
@@ -417,6 +419,76 @@ fn full_engine(hir: &Hir, prefilter: bool) -> Option<meta::Regex> {
         .ok()
 }
 
+/// A yes/no engine for `hir` (regex-lite semantics) that only ever searches forward: a lazy DFA,
+/// and the PikeVM on the same NFA where the lazy DFA gives up. That is all `meta::Regex` runs
+/// for a yes/no answer, without the reverse automaton it would also compile.
+#[derive(Clone)]
+pub(crate) struct YesNo(std::sync::Arc<YesNoEngines>);
+
+type YesNoCaches = (hybrid::dfa::Cache, regex_automata::nfa::thompson::pikevm::Cache);
+type MakeCaches = Box<dyn Fn() -> YesNoCaches + Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>;
+
+struct YesNoEngines {
+    dfa: hybrid::dfa::DFA,
+    pikevm: PikeVM,
+    caches: Pool<YesNoCaches, MakeCaches>,
+}
+
+impl std::fmt::Debug for YesNo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("YesNo")
+    }
+}
+
+impl YesNo {
+    /// The engines for `hir`, configured as `meta::Regex` configures its own; `None` when the
+    /// automaton would be too large.
+    fn build(hir: &Hir) -> Option<YesNo> {
+        let nfa = thompson::Compiler::new()
+            .configure(
+                thompson::Config::new()
+                    .utf8(true)
+                    .shrink(false)
+                    .nfa_size_limit(Some(10 * (1 << 20)))
+                    .which_captures(WhichCaptures::None),
+            )
+            .build_from_hir(hir)
+            .ok()?;
+        let dfa = hybrid::dfa::Builder::new()
+            .configure(
+                hybrid::dfa::Config::new()
+                    .starts_for_each_pattern(true)
+                    .unicode_word_boundary(true)
+                    .cache_capacity(2 * (1 << 20))
+                    .skip_cache_capacity_check(false)
+                    .minimum_cache_clear_count(Some(3))
+                    .minimum_bytes_per_state(Some(10)),
+            )
+            .build_from_nfa(nfa.clone())
+            .ok()?;
+        let pikevm = PikeVM::new_from_nfa(nfa).ok()?;
+        let (for_dfa, for_pikevm) = (dfa.clone(), pikevm.clone());
+        let make: MakeCaches = Box::new(move || (for_dfa.create_cache(), for_pikevm.create_cache()));
+        Some(YesNo(std::sync::Arc::new(YesNoEngines {
+            dfa,
+            pikevm,
+            caches: Pool::new(make),
+        })))
+    }
+
+    /// Whether `input` holds a match (the earliest one ends the search).
+    pub(crate) fn is_match(&self, input: Input<'_>) -> bool {
+        let input = input.earliest(true);
+        let e = &*self.0;
+        let mut caches = e.caches.get();
+        let (dfa_cache, pikevm_cache) = &mut *caches;
+        match e.dfa.try_search_fwd(dfa_cache, &input) {
+            Ok(found) => found.is_some(),
+            Err(_) => e.pikevm.is_match(pikevm_cache, input),
+        }
+    }
+}
+
 /// A regex without a usable prefix: it runs over the whole text.
 #[derive(Debug, Clone)]
 pub(crate) enum Scanner {
@@ -502,7 +574,7 @@ impl WholeText {
 
 /// The engine of a `Plan::Lines` regex (regex-lite semantics, yes/no only).
 #[derive(Debug, Clone)]
-pub(crate) struct LineEngine(meta::Regex);
+pub(crate) struct LineEngine(YesNo);
 
 impl LineEngine {
     /// Whether the regex matches within `text[range]` (seeing the rest for look-around).
@@ -561,7 +633,7 @@ pub(crate) const VERIFY_WINDOW: usize = 4096;
 #[derive(Debug, Clone)]
 pub(crate) enum Verifier {
     /// Lazy DFA over the pattern with `regex-lite` semantics; sees the whole text for look-around.
-    Dfa(meta::Regex),
+    Dfa(YesNo),
     /// `^(?s:.)(?:regex)`: one character of context, then the regex.
     Lite(regex_lite::Regex),
 }
