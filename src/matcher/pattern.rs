@@ -118,35 +118,45 @@ impl RegexCache {
         RegexCache::default()
     }
 
-    /// Analyses every pattern not yet in the cache, on all cores (see `crate::par`).
+    /// Analyses every pattern not yet in the cache, on all cores (see `crate::par`). A regex that
+    /// splits (`Plan::Any`) is analysed in one task with its alternatives.
     pub fn warm<'p>(&mut self, patterns: impl IntoIterator<Item = &'p str>) {
         let mut todo: Vec<&str> = patterns.into_iter().filter(|p| !self.map.contains_key(*p)).collect();
         todo.sort_unstable();
         todo.dedup();
-        let done = crate::par::map(&todo, |p| analyse(p));
-        let split: Vec<String> = todo
-            .iter()
-            .zip(&done)
-            .filter(|(_, a)| matches!(a, Ok(Analysis { plan: Plan::Any(_), .. })))
-            .map(|(p, _)| p.to_string())
-            .collect();
-        self.map.extend(todo.into_iter().map(str::to_string).zip(done));
-        // Then the alternatives of the regexes that split (see `Plan::Any`), and what they tell
-        // of the whole.
-        let mut pieces: Vec<String> = Vec::new();
-        for p in &split {
-            if let Some(Ok(Analysis {
-                plan: Plan::Any(alternatives),
-                ..
-            })) = self.map.get(p)
-            {
-                pieces.extend(alternatives.iter().filter(|a| !self.map.contains_key(*a)).cloned());
+        let known = &self.map;
+        let done = crate::par::map(&todo, |p| {
+            let mut out = vec![(p.to_string(), analyse(p))];
+            let mut k = 0;
+            while let Some((_, a)) = out.get(k) {
+                if let Ok(Analysis {
+                    plan: Plan::Any(alternatives),
+                    ..
+                }) = a
+                {
+                    let new: Vec<String> = alternatives
+                        .iter()
+                        .filter(|a| !known.contains_key(*a) && !out.iter().any(|(q, _)| q == *a))
+                        .cloned()
+                        .collect();
+                    out.extend(new.into_iter().map(|a| {
+                        let r = analyse(&a);
+                        (a, r)
+                    }));
+                }
+                k += 1;
             }
+            out
+        });
+        let mut split = Vec::new();
+        for (p, a) in done.into_iter().flatten() {
+            if matches!(a, Ok(Analysis { plan: Plan::Any(_), .. })) {
+                split.push(p.clone());
+            }
+            self.map.entry(p).or_insert(a);
         }
-        if !pieces.is_empty() {
-            self.warm(pieces.iter().map(String::as_str));
-        }
-        for p in &split {
+        // What the alternatives tell of the whole: the deepest first.
+        for p in split.iter().rev() {
             self.settle(p);
         }
     }
