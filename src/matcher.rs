@@ -940,7 +940,9 @@ impl Matcher {
             return out;
         }
         let mut q: Vec<u32> = Vec::new();
-        let mut corrections: HashMap<String, Option<u32>> = HashMap::new();
+        // Keyed by pasted words, but only those of a question part (at most 800 bytes): too
+        // few for keys chosen to collide in the Fx hash to cost anything.
+        let mut corrections: FxHashMap<String, Option<u32>> = FxHashMap::default();
         for_each_token(&query, |w| {
             let id = match self.vocab.get(w) {
                 Some(&id) => Some(id),
