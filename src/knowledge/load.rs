@@ -42,6 +42,11 @@ pub(crate) fn parse_json(text: &str) -> Option<serde_yaml::Value> {
     serde_json::from_str(text).ok()
 }
 
+/// Reads a raw type straight from a file's JSON translation; `None` when it does not fit.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+    serde_json::from_str(text).ok()
+}
+
 /// Converts a structurally checked value into a raw type.
 pub(crate) fn from_value<T: serde::de::DeserializeOwned>(v: serde_yaml::Value) -> Result<T, String> {
     serde_yaml::from_value(v).map_err(|e| e.to_string())
@@ -139,7 +144,10 @@ fn read_dir(dir: &Path, files: &mut Vec<SourceFile>, diags: &mut Vec<Diagnostic>
 
 #[cfg(test)]
 mod tests {
-    use super::{EMBEDDED, EMBEDDED_JSON, parse_json, parse_yaml};
+    use super::{EMBEDDED, EMBEDDED_JSON, from_json, parse_json, parse_yaml};
+    use crate::knowledge::raw::RawScenario;
+    use crate::knowledge::{schema, structure};
+    use serde_json::{Value, json};
 
     #[test]
     fn every_embedded_file_reads_the_same_from_its_json() {
@@ -148,6 +156,48 @@ mod tests {
             let json = json.unwrap_or_else(|| panic!("{name} has no JSON translation"));
             let from_yaml = parse_yaml(yaml).expect("embedded YAML reads");
             assert_eq!(parse_json(json), Some(from_yaml), "{name}");
+        }
+    }
+
+    /// A translated file skips the structure check when the raw types accept it: they must
+    /// refuse whatever that check refuses.
+    #[test]
+    fn raw_types_refuse_what_the_structure_check_refuses() {
+        let base: Value = serde_json::from_str(EMBEDDED_JSON[0].expect("translated")).expect("json");
+        type Edit = Box<dyn Fn(&mut Value)>;
+        let edits: Vec<(&str, Edit)> = vec![
+            ("unchanged", Box::new(|_| {})),
+            ("unknown field", Box::new(|v| v["extra"] = json!(1))),
+            (
+                "unknown signal field",
+                Box::new(|v| v["signals"][0]["extra"] = json!("x")),
+            ),
+            (
+                "text for a flag",
+                Box::new(|v| v["fix"][0]["on_instance"] = json!("yes")),
+            ),
+            (
+                "missing field",
+                Box::new(|v| drop(v.as_object_mut().map(|o| o.remove("title")))),
+            ),
+            ("unknown severity", Box::new(|v| v["severity"] = json!("apocalyptic"))),
+            (
+                "status out of range",
+                Box::new(|v| v["signals"][0] = json!({"http": {"status": 70000}})),
+            ),
+            ("text for a list", Box::new(|v| v["related"] = json!("x"))),
+            ("numbers for texts", Box::new(|v| v["examples"] = json!([1, 2]))),
+            ("null mode", Box::new(|v| v["mode"] = Value::Null)),
+            ("null label", Box::new(|v| v["signals"][0]["label"] = Value::Null)),
+        ];
+        for (what, edit) in edits {
+            let mut v = base.clone();
+            edit(&mut v);
+            let text = v.to_string();
+            let accepted = from_json::<RawScenario>(&text).is_some();
+            let value = parse_json(&text).expect("json");
+            let errors = structure::check(&value, &schema());
+            assert_eq!(accepted, errors.is_empty(), "{what}: {errors:?}");
         }
     }
 }

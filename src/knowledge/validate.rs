@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use super::load::{from_value, parse_json, parse_yaml};
+use super::load::{from_json, from_value, parse_json, parse_yaml};
 use super::locate::locate;
 use super::model::{
     Escalation, FixStep, HttpPattern, KnowledgeBase, Scenario, ScenarioId, Segment, Signal, SignalMatcher, Source, Term,
@@ -98,7 +98,20 @@ pub(crate) fn build_lenient_translated(
     let numbered: Vec<(usize, &SourceFile)> = files.iter().enumerate().collect();
     let parsed = crate::par::map(&numbered, |&(fi, file)| {
         let is_glossary = Path::new(&file.path).file_name().is_some_and(|n| n == GLOSSARY_FILE);
-        let translated = json.get(fi).copied().flatten().and_then(parse_json);
+        let translation = json.get(fi).copied().flatten();
+        // A translated file goes straight into the raw types. Every raw struct denies unknown
+        // fields and every enum is closed, so the structure check accepts whatever they accept:
+        // it only runs to explain a file they refuse.
+        if let Some(text) = translation {
+            if is_glossary {
+                if let Some(g) = from_json(text) {
+                    return Parsed::Glossary(Ok(g));
+                }
+            } else if let Some(r) = from_json(text) {
+                return Parsed::Scenario(Box::new(Ok(r)));
+            }
+        }
+        let translated = translation.and_then(parse_json);
         let value = match translated.map_or_else(|| parse_yaml(&file.text), Ok) {
             Ok(v) => v,
             Err((msg, line, col)) => return Parsed::Yaml(msg, line, col),
