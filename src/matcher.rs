@@ -1865,5 +1865,8 @@ mod tests {
             vec!["pod", "credential", "imdsv2"]
         );
         assert_eq!(tokenize("Forbidden permissions"), vec!["forbidden", "permission"]);
+        // `v1`/`v2` join the word before them when that is `imds`, even across a stopword, and
+        // only once; a word held back for that is not lost at the end.
+        assert_eq!(tokenize("imds is v1 and v2, then imds"), vec!["imdsv1", "v2", "imd"]);
     }
 }

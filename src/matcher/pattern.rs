@@ -206,15 +206,11 @@ impl RegexCache {
                 _ => valid = false,
             }
         }
-        let settled = if valid {
-            Ok(matches_empty)
-        } else {
-            Err(analyse_whole(pattern, false))
-        };
-        match (settled, self.map.get_mut(pattern)) {
-            (Ok(empty), Some(Ok(a))) => a.matches_empty = empty,
-            (Err(whole), Some(entry)) => *entry = whole,
-            _ => {}
+        if !valid {
+            let whole = analyse_whole(pattern, false);
+            self.map.insert(pattern.to_string(), whole);
+        } else if let Some(Ok(a)) = self.map.get_mut(pattern) {
+            a.matches_empty = matches_empty;
         }
     }
 }
@@ -998,6 +994,24 @@ mod tests {
         assert!(analyse("(foo)?").expect("valid").matches_empty);
         assert!(!analyse("foo").expect("valid").matches_empty);
         assert!(analyse("(").is_err());
+    }
+
+    #[test]
+    fn split_regexes_are_settled_by_their_alternatives() {
+        for warm in [false, true] {
+            let mut cache = RegexCache::new();
+            let patterns = [r"(?i)foo\d|bar", r"foo\d|", r"a.b|x{1000}{1000}"];
+            if warm {
+                cache.warm(patterns);
+            }
+            let a = cache.check(patterns[0]).expect("valid");
+            assert!(matches!(a.plan, Plan::Any(_)) && !a.matches_empty);
+            // An empty alternative makes the whole regex match the empty text.
+            assert!(cache.check(patterns[1]).expect("valid").matches_empty);
+            // An alternative too large for regex-lite makes the whole regex fail as a whole.
+            let whole = analyse_whole(patterns[2], false).expect_err("too large");
+            assert_eq!(cache.check(patterns[2]).expect_err("too large"), whole, "warm: {warm}");
+        }
     }
 
     #[test]
