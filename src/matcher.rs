@@ -170,7 +170,7 @@ enum Cond {
     All(Vec<Cond>),
 }
 
-/// What one paste showed, as `rank` evaluates scenarios against it.
+/// What one paste showed, as `rank_scanned` evaluates scenarios against it.
 struct Evidence<'a> {
     lits: &'a [bool],
     res: &'a [bool],
@@ -178,6 +178,14 @@ struct Evidence<'a> {
     /// Phrase similarity per scenario.
     phrase: &'a [f32],
     signals: &'a Signals,
+}
+
+impl Evidence<'_> {
+    /// What `sig` adds to its scenario's score, when it fired.
+    fn weight(&self, sig: &CompiledSignal) -> Option<f32> {
+        let factor = eval(&sig.cond, self.lits, self.res, self.http, self.signals);
+        (factor > 0.0).then_some(sig.weight * factor)
+    }
 }
 
 /// The evidence summed for one scenario.
@@ -188,6 +196,17 @@ struct Tally {
     hard: f32,
     /// Some piece of evidence counted for the scenario (not only against it).
     any_positive: bool,
+}
+
+impl Tally {
+    /// Adds `w`: a signal's weight when `hard`, otherwise the phrase bonus.
+    fn add(&mut self, w: f32, hard: bool) {
+        if hard {
+            self.hard += w;
+        }
+        self.sum += w;
+        self.any_positive |= w > 0.0;
+    }
 }
 
 #[derive(Debug)]
@@ -276,8 +295,8 @@ pub struct Matcher {
     skim: Skim,
 }
 
-/// Per piece of evidence, the signals that use it (numbered as in `Matcher::signal_at`), so that a ranking evaluates only the signals some evidence
-/// points at.
+/// Per piece of evidence, the signals that use it (numbered as in `Matcher::signal_at`), so
+/// that a ranking evaluates only the signals some evidence points at.
 #[derive(Debug, Default)]
 struct Users {
     lits: Vec<Vec<u32>>,
@@ -630,7 +649,7 @@ impl Matcher {
             signals,
         };
         // Per scenario with a marked signal, in scenario order, the sum of its signals in their
-        // order (the unmarked ones add nothing): the same sum as `tally` makes.
+        // order (the unmarked ones add nothing), then the phrase bonus: what `reasons` lists.
         let mut tallies: Vec<(usize, Tally)> = Vec::new();
         for (word_index, &word) in marked.iter().enumerate() {
             let mut bits = word;
@@ -638,30 +657,25 @@ impl Matcher {
                 let g = word_index * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 let (si, k) = (self.signal_at[g].0 as usize, self.signal_at[g].1 as usize);
-                let sig = &self.signals[si][k];
-                let factor = eval(&sig.cond, ev.lits, ev.res, ev.http, ev.signals);
-                if factor <= 0.0 {
+                let Some(w) = ev.weight(&self.signals[si][k]) else {
                     continue;
-                }
+                };
                 if tallies.last().is_none_or(|(s, _)| *s != si) {
                     tallies.push((si, Tally::default()));
                 }
                 if let Some((_, t)) = tallies.last_mut() {
-                    let w = sig.weight * factor;
-                    t.hard += w;
-                    t.sum += w;
-                    t.any_positive |= w > 0.0;
+                    t.add(w, true);
                 }
             }
         }
-        // Then the phrase bonus, last, as in `tally`.
         let mut phrase_only = Vec::new();
-        for (si, _) in phrase_sims.iter().enumerate().filter(|(_, s)| **s >= PHRASE_MIN) {
+        for (si, &sim) in phrase_sims.iter().enumerate().filter(|(_, s)| **s >= PHRASE_MIN) {
+            let w = phrase_weight(sim, signals);
             match tallies.binary_search_by_key(&si, |(s, _)| *s) {
-                Ok(k) => self.add_phrase(&mut tallies[k].1, &ev, si),
+                Ok(k) => tallies[k].1.add(w, false),
                 Err(_) => {
                     let mut t = Tally::default();
-                    self.add_phrase(&mut t, &ev, si);
+                    t.add(w, false);
                     phrase_only.push((si, t));
                 }
             }
@@ -685,48 +699,32 @@ impl Matcher {
         });
         // Only the best hits are ever shown, so only they say why they matched.
         for h in hits.iter_mut().take(REASONED_HITS) {
-            self.tally(h.scenario, &ev, Some(&mut h.reasons));
+            h.reasons = self.reasons(h.scenario, &ev);
             h.reasons.sort_by(|a, b| b.weight.total_cmp(&a.weight));
         }
         hits
     }
 
-    /// Sums the evidence for scenario `si`; with `reasons`, also records what fired.
-    fn tally(&self, si: usize, ev: &Evidence<'_>, mut reasons: Option<&mut Vec<Reason>>) -> Tally {
-        let mut t = Tally::default();
-        let mut add = |t: &mut Tally, w: f32, label: &dyn Fn() -> String| {
-            t.sum += w;
-            t.any_positive |= w > 0.0;
-            if let Some(r) = reasons.as_deref_mut() {
-                r.push(Reason {
-                    label: label(),
-                    weight: w,
-                });
-            }
-        };
-        for sig in &self.signals[si] {
-            let factor = eval(&sig.cond, ev.lits, ev.res, ev.http, ev.signals);
-            if factor > 0.0 {
-                let w = sig.weight * factor;
-                t.hard += w;
-                add(&mut t, w, &|| sig.label.clone());
-            }
-        }
+    /// What counted for scenario `si`, in the order `rank_scanned` sums it: each signal that
+    /// fired, then the phrase bonus.
+    fn reasons(&self, si: usize, ev: &Evidence<'_>) -> Vec<Reason> {
+        let mut out: Vec<Reason> = self.signals[si]
+            .iter()
+            .filter_map(|sig| {
+                Some(Reason {
+                    weight: ev.weight(sig)?,
+                    label: sig.label.clone(),
+                })
+            })
+            .collect();
         let sim = ev.phrase[si];
         if sim >= PHRASE_MIN {
-            let w = phrase_weight(sim, ev.signals);
-            add(&mut t, w, &|| {
-                format!("question resembles how this is usually asked ({:.0}%)", sim * 100.0)
+            out.push(Reason {
+                label: format!("question resembles how this is usually asked ({:.0}%)", sim * 100.0),
+                weight: phrase_weight(sim, ev.signals),
             });
         }
-        t
-    }
-
-    /// Adds scenario `si`'s phrase bonus to `t` (see `tally`).
-    fn add_phrase(&self, t: &mut Tally, ev: &Evidence<'_>, si: usize) {
-        let w = phrase_weight(ev.phrase[si], ev.signals);
-        t.sum += w;
-        t.any_positive |= w > 0.0;
+        out
     }
 
     /// The top hit of a ranking that would be auto-answered if its scenario were live: how
@@ -1651,9 +1649,9 @@ pub fn tokenize(text: &str) -> Vec<String> {
 
 /// Calls `f` with each word `tokenize` returns, in order, without allocating for each.
 pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
-    // The last word is held back until the next: `imds v2` becomes one word.
+    // The last word is held back until the next (empty when none is): `imds v2` becomes one
+    // word. No word is empty.
     let mut held = String::new();
-    let mut holding = false;
     let mut w = String::new();
     for raw in text.split(|c: char| !c.is_ascii_alphanumeric()) {
         if raw.len() < 2 || raw.len() > 40 {
@@ -1662,9 +1660,9 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
         w.clear();
         w.push_str(raw);
         w.make_ascii_lowercase();
-        if holding && held == "imd" && (w == "v2" || w == "v1") {
+        if held == "imd" && (w == "v2" || w == "v1") {
             f(if w == "v2" { "imdsv2" } else { "imdsv1" });
-            holding = false;
+            held.clear();
             continue;
         }
         if is_stopword(&w) {
@@ -1681,14 +1679,13 @@ pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
             _ if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") => &w[..w.len() - 1],
             _ => &w,
         };
-        if holding {
+        if !held.is_empty() {
             f(&held);
         }
         held.clear();
         held.push_str(norm);
-        holding = true;
     }
-    if holding {
+    if !held.is_empty() {
         f(&held);
     }
 }
