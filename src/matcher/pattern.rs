@@ -124,39 +124,34 @@ impl RegexCache {
         let mut todo: Vec<&str> = patterns.into_iter().filter(|p| !self.map.contains_key(*p)).collect();
         todo.sort_unstable();
         todo.dedup();
+        // An alternative is never a top-level alternation itself: one level of split is all.
         let known = &self.map;
         let done = crate::par::map(&todo, |p| {
-            let mut out = vec![(p.to_string(), analyse(p))];
-            let mut k = 0;
-            while let Some((_, a)) = out.get(k) {
-                if let Ok(Analysis {
+            let a = analyse(p);
+            let pieces: Vec<(String, Result<Analysis, String>)> = match &a {
+                Ok(Analysis {
                     plan: Plan::Any(alternatives),
                     ..
-                }) = a
-                {
-                    let new: Vec<String> = alternatives
-                        .iter()
-                        .filter(|a| !known.contains_key(*a) && !out.iter().any(|(q, _)| q == *a))
-                        .cloned()
-                        .collect();
-                    out.extend(new.into_iter().map(|a| {
-                        let r = analyse(&a);
-                        (a, r)
-                    }));
-                }
-                k += 1;
-            }
-            out
+                }) => alternatives
+                    .iter()
+                    .filter(|x| !known.contains_key(*x))
+                    .map(|x| (x.clone(), analyse(x)))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            (a, pieces)
         });
         let mut split = Vec::new();
-        for (p, a) in done.into_iter().flatten() {
+        for (p, (a, pieces)) in todo.into_iter().zip(done) {
             if matches!(a, Ok(Analysis { plan: Plan::Any(_), .. })) {
-                split.push(p.clone());
+                split.push(p);
             }
-            self.map.entry(p).or_insert(a);
+            self.map.insert(p.to_string(), a);
+            for (piece, r) in pieces {
+                self.map.entry(piece).or_insert(r);
+            }
         }
-        // What the alternatives tell of the whole: the deepest first.
-        for p in split.iter().rev() {
+        for p in split {
             self.settle(p);
         }
     }
@@ -321,7 +316,7 @@ fn analyse_whole(pattern: &str, may_split: bool) -> Result<Analysis, String> {
                 },
             });
         }
-        let scanner = match codepoint_hir(pattern, &hir).and_then(|h| full_engine(&h, true).map(|_| h.into_owned())) {
+        let scanner = match codepoint_hir(pattern, &hir).and_then(|h| full_engine(&h).map(|_| h.into_owned())) {
             Some(h) => Scanner::Dfa(h),
             None => Scanner::Lite(checked),
         };
@@ -408,14 +403,14 @@ fn start_boundary(hir: &Hir) -> Option<Boundary> {
     }
 }
 
-/// The full engine for `hir` (regex-lite semantics), answering yes/no only.
-fn full_engine(hir: &Hir, prefilter: bool) -> Option<meta::Regex> {
+/// The full engine for `hir` (regex-lite semantics), answering yes/no only, with the prefilter
+/// of its own literals.
+fn full_engine(hir: &Hir) -> Option<meta::Regex> {
     meta::Builder::new()
         .configure(
             // Yes/no answers need neither captures nor the engines that only speed them up; the
             // lazy DFA builds in no time and runs as fast as a full DFA on short windows.
             meta::Config::new()
-                .auto_prefilter(prefilter)
                 .which_captures(WhichCaptures::None)
                 .onepass(false)
                 .backtrack(false)
@@ -529,7 +524,7 @@ impl WholeText {
             let engines = hirs
                 .iter()
                 .enumerate()
-                .filter_map(|(i, h)| full_engine(h, true).map(|re| (re, i)))
+                .filter_map(|(i, h)| full_engine(h).map(|re| (re, i)))
                 .collect();
             return WholeText { engines, single: true };
         }
