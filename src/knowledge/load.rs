@@ -37,12 +37,8 @@ pub(crate) fn parse_yaml(text: &str) -> Result<serde_yaml::Value, (String, usize
     })
 }
 
-/// Reads a file's value from its JSON translation (see `EMBEDDED_JSON`).
-pub(crate) fn parse_json(text: &str) -> Option<serde_yaml::Value> {
-    serde_json::from_str(text).ok()
-}
-
-/// Reads a raw type straight from a file's JSON translation; `None` when it does not fit.
+/// Reads a file's JSON translation (see `EMBEDDED_JSON`) as a raw type, or as a
+/// `serde_yaml::Value`; `None` when it does not fit.
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
     serde_json::from_str(text).ok()
 }
@@ -144,7 +140,7 @@ fn read_dir(dir: &Path, files: &mut Vec<SourceFile>, diags: &mut Vec<Diagnostic>
 
 #[cfg(test)]
 mod tests {
-    use super::{EMBEDDED, EMBEDDED_JSON, from_json, parse_json, parse_yaml};
+    use super::{EMBEDDED, EMBEDDED_JSON, from_json, parse_yaml};
     use crate::knowledge::raw::RawScenario;
     use crate::knowledge::{schema, structure};
     use serde_json::{Value, json};
@@ -155,7 +151,7 @@ mod tests {
         for ((name, yaml), json) in EMBEDDED.iter().zip(EMBEDDED_JSON) {
             let json = json.unwrap_or_else(|| panic!("{name} has no JSON translation"));
             let from_yaml = parse_yaml(yaml).expect("embedded YAML reads");
-            assert_eq!(parse_json(json), Some(from_yaml), "{name}");
+            assert_eq!(from_json(json), Some(from_yaml), "{name}");
         }
     }
 
@@ -195,7 +191,7 @@ mod tests {
             edit(&mut v);
             let text = v.to_string();
             let accepted = from_json::<RawScenario>(&text).is_some();
-            let value = parse_json(&text).expect("json");
+            let value: serde_yaml::Value = from_json(&text).expect("json");
             let errors = structure::check(&value, &schema());
             assert_eq!(accepted, errors.is_empty(), "{what}: {errors:?}");
         }

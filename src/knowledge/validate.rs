@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use super::load::{from_json, from_value, parse_json, parse_yaml};
+use super::load::{from_json, from_value, parse_yaml};
 use super::locate::locate;
 use super::model::{
     Escalation, FixStep, HttpPattern, KnowledgeBase, Scenario, ScenarioId, Segment, Signal, SignalMatcher, Source, Term,
@@ -111,7 +111,7 @@ pub(crate) fn build_lenient_translated(
                 return Parsed::Scenario(Box::new(Ok(r)));
             }
         }
-        let translated = translation.and_then(parse_json);
+        let translated = translation.and_then(from_json::<serde_yaml::Value>);
         let value = match translated.map_or_else(|| parse_yaml(&file.text), Ok) {
             Ok(v) => v,
             Err((msg, line, col)) => return Parsed::Yaml(msg, line, col),
